@@ -1,0 +1,333 @@
+//! Restate metadata values: the storage-codec framing and schema-tolerant views of the nodes
+//! configuration and the logs.
+//!
+//! A value is 1 codec byte (2 = flexbuffers of a serde struct), a u32 little-endian length, then the
+//! payload. We decode the flexbuffers into `serde_json::Value` first and pick the fields we need, so
+//! fields newer servers add (or enum variants we do not know) never break decoding.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::error::Error;
+use super::replication::Replication;
+
+const CODEC_FLEXBUFFERS: u8 = 2;
+
+/// Decodes a storage-codec framed flexbuffers value into JSON.
+pub fn decode_value(what: &str, bytes: &[u8]) -> Result<Value, Error> {
+    let fail = |reason: String| Error::Decode {
+        what: what.to_string(),
+        reason,
+    };
+    let (&codec, rest) = bytes
+        .split_first()
+        .ok_or_else(|| fail("the value is empty".into()))?;
+    if codec != CODEC_FLEXBUFFERS {
+        return Err(fail(format!(
+            "codec {codec} is not supported (expected {CODEC_FLEXBUFFERS}, flexbuffers)"
+        )));
+    }
+    let len_bytes: [u8; 4] = rest
+        .get(..4)
+        .and_then(|s| s.try_into().ok())
+        .ok_or_else(|| fail("the length prefix is truncated".into()))?;
+    let len = u32::from_le_bytes(len_bytes) as usize;
+    let payload = rest.get(4..4 + len).ok_or_else(|| {
+        fail(format!(
+            "the payload is shorter than its length prefix ({len})"
+        ))
+    })?;
+    let reader = flexbuffers::Reader::get_root(payload).map_err(|e| fail(e.to_string()))?;
+    Value::deserialize(reader).map_err(|e| fail(e.to_string()))
+}
+
+/// One node as recorded in the nodes configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeRecord {
+    pub node_id: u32,
+    pub generation: u32,
+    pub name: String,
+    pub address: String,
+    pub roles: Vec<String>,
+    pub location: String,
+    pub log_server_storage_state: String,
+    pub worker_state: String,
+    pub metadata_server_state: String,
+    pub binary_version: String,
+}
+
+impl NodeRecord {
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// `region` of a `region.zone` location, if set.
+    pub fn region(&self) -> Option<&str> {
+        self.location.split('.').next().filter(|r| !r.is_empty())
+    }
+
+    /// `region.zone`, if the zone is set.
+    pub fn zone(&self) -> Option<&str> {
+        match self.location.split_once('.') {
+            Some((_, z)) if !z.is_empty() => Some(self.location.as_str()),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct NodesConfiguration {
+    pub version: u64,
+    pub cluster_name: String,
+    pub cluster_fingerprint: u64,
+    /// Live nodes (tombstones dropped), ordered by id.
+    pub nodes: Vec<NodeRecord>,
+}
+
+fn str_at(v: &Value, path: &[&str]) -> String {
+    let mut cur = v;
+    for p in path {
+        match cur.get(p) {
+            Some(next) => cur = next,
+            None => return String::new(),
+        }
+    }
+    cur.as_str().unwrap_or_default().to_string()
+}
+
+/// `[id, generation]` or `{id, generation}`, depending on how the server serialized it.
+fn generation_of(v: &Value) -> u32 {
+    let g = match v {
+        Value::Array(a) => a.get(1),
+        Value::Object(o) => o.get("generation"),
+        _ => None,
+    };
+    g.and_then(Value::as_u64).unwrap_or(0) as u32
+}
+
+/// Flexbuffers keeps maps string-keyed, so Restate writes id-keyed maps as `[[id, value], ...]`.
+fn pairs(v: Option<&Value>) -> impl Iterator<Item = (u64, &Value)> {
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|pair| match pair.as_array().map(Vec::as_slice) {
+            Some([k, val]) => k.as_u64().map(|k| (k, val)),
+            _ => None,
+        })
+}
+
+impl NodesConfiguration {
+    pub fn from_value(v: &Value) -> Self {
+        let mut nodes: Vec<NodeRecord> = pairs(v.get("nodes"))
+            .filter_map(|(id, maybe)| {
+                // `MaybeNode` is `"Tombstone"` or `{"Node": {...}}`.
+                let n = maybe.get("Node")?;
+                Some(NodeRecord {
+                    node_id: id as u32,
+                    generation: n.get("current_generation").map_or(0, generation_of),
+                    name: str_at(n, &["name"]),
+                    address: str_at(n, &["address"]),
+                    roles: n
+                        .get("roles")
+                        .and_then(Value::as_array)
+                        .map(|r| {
+                            r.iter()
+                                .filter_map(|x| x.as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    location: str_at(n, &["location"]),
+                    log_server_storage_state: str_at(n, &["log_server_config", "storage_state"]),
+                    worker_state: str_at(n, &["worker_config", "worker_state"]),
+                    metadata_server_state: str_at(
+                        n,
+                        &["metadata_server_config", "metadata_server_state"],
+                    ),
+                    binary_version: str_at(n, &["binary_version"]),
+                })
+            })
+            .collect();
+        nodes.sort_by_key(|n| n.node_id);
+        NodesConfiguration {
+            version: v.get("version").and_then(Value::as_u64).unwrap_or(0),
+            cluster_name: str_at(v, &["cluster_name"]),
+            cluster_fingerprint: v
+                .get("cluster_fingerprint")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
+            nodes,
+        }
+    }
+}
+
+/// The last segment of one log's chain: what the log is writing to now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogTail {
+    pub log_id: u32,
+    /// `local`, `replicated`, ...
+    pub provider: String,
+    /// Set for replicated segments.
+    pub replication: Option<Replication>,
+    pub nodeset: Vec<u32>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct LogsView {
+    pub version: u64,
+    /// The default provider for new segments, as the server stores it.
+    pub default_provider: String,
+    /// One entry per log, ordered by log id.
+    pub logs: Vec<LogTail>,
+}
+
+impl LogsView {
+    pub fn from_value(v: &Value) -> Result<Self, Error> {
+        let default_provider = match v.get("config").and_then(|c| c.get("default_provider")) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Object(o)) => o.keys().next().cloned().unwrap_or_default(),
+            _ => String::new(),
+        };
+        let mut logs = Vec::new();
+        for (log_id, log) in pairs(v.get("logs")) {
+            // The chain is ordered by base LSN; the tail is the segment with the highest one.
+            let Some((_, tail)) = pairs(log.get("chain")).max_by_key(|(lsn, _)| *lsn) else {
+                continue;
+            };
+            let provider = str_at(tail, &["kind"]);
+            let (replication, nodeset) = if provider == "replicated" {
+                let params = str_at(tail, &["params"]);
+                let p: Value = serde_json::from_str(&params).map_err(|e| Error::Decode {
+                    what: format!("the replicated loglet params of log {log_id}"),
+                    reason: e.to_string(),
+                })?;
+                let nodeset = p
+                    .get("nodeset")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_u64().map(|x| x as u32))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (
+                    p.get("replication").and_then(Replication::from_json),
+                    nodeset,
+                )
+            } else {
+                (None, Vec::new())
+            };
+            logs.push(LogTail {
+                log_id: log_id as u32,
+                provider,
+                replication,
+                nodeset,
+            });
+        }
+        logs.sort_by_key(|l| l.log_id);
+        Ok(LogsView {
+            version: v.get("version").and_then(Value::as_u64).unwrap_or(0),
+            default_provider,
+            logs,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn rejects_bad_framing() {
+        assert!(decode_value("x", &[])
+            .unwrap_err()
+            .to_string()
+            .contains("empty"));
+        assert!(decode_value("x", &[1, 0, 0, 0, 0])
+            .unwrap_err()
+            .to_string()
+            .contains("codec 1"));
+        assert!(decode_value("x", &[2, 9, 0])
+            .unwrap_err()
+            .to_string()
+            .contains("truncated"));
+        assert!(decode_value("x", &[2, 9, 0, 0, 0, 1])
+            .unwrap_err()
+            .to_string()
+            .contains("shorter"));
+    }
+
+    #[test]
+    fn decodes_a_nodes_configuration_captured_from_restate_1_7_12() {
+        let v = decode_value("nodes_config", &fixture("nodes_config-1.7.12.bin")).unwrap();
+        let nc = NodesConfiguration::from_value(&v);
+        assert_eq!(nc.cluster_name, "fixture");
+        assert_ne!(nc.cluster_fingerprint, 0);
+        assert!(nc.version > 0);
+        let n1 = &nc.nodes[0];
+        assert_eq!((n1.node_id, n1.name.as_str()), (1, "n1"));
+        assert!(n1.generation >= 1);
+        assert!(n1.has_role("log-server") && n1.has_role("worker") && n1.has_role("admin"));
+        assert_eq!(n1.log_server_storage_state, "read-write");
+        assert_eq!(n1.worker_state, "active");
+        assert_eq!(n1.metadata_server_state, "member");
+        assert_eq!(n1.binary_version, "1.7.12");
+        assert!(n1.address.starts_with("http://127.0.0.1:"));
+    }
+
+    #[test]
+    fn decodes_logs_captured_from_restate_1_7_12() {
+        let v = decode_value(
+            "bifrost_config",
+            &fixture("bifrost_config-local-1.7.12.bin"),
+        )
+        .unwrap();
+        let logs = LogsView::from_value(&v).unwrap();
+        assert_eq!(logs.default_provider, "local");
+        assert_eq!(logs.logs.len(), 4);
+        assert!(logs
+            .logs
+            .iter()
+            .all(|l| l.provider == "local" && l.replication.is_none()));
+
+        let v = decode_value(
+            "bifrost_config",
+            &fixture("bifrost_config-replicated-1.7.12.bin"),
+        )
+        .unwrap();
+        let logs = LogsView::from_value(&v).unwrap();
+        assert_eq!(logs.default_provider, "replicated");
+        assert_eq!(logs.logs.len(), 4);
+        for l in &logs.logs {
+            assert_eq!(l.provider, "replicated", "log {}", l.log_id);
+            assert_eq!(l.replication, Some(Replication::nodes(1)));
+            assert_eq!(l.nodeset, vec![1]);
+        }
+    }
+
+    #[test]
+    fn location_scopes() {
+        let mut n = NodeRecord {
+            node_id: 1,
+            generation: 1,
+            name: "n".into(),
+            address: String::new(),
+            roles: vec![],
+            location: "us-east-1.us-east-1a".into(),
+            log_server_storage_state: String::new(),
+            worker_state: String::new(),
+            metadata_server_state: String::new(),
+            binary_version: String::new(),
+        };
+        assert_eq!(n.region(), Some("us-east-1"));
+        assert_eq!(n.zone(), Some("us-east-1.us-east-1a"));
+        n.location = "eu".into();
+        assert_eq!((n.region(), n.zone()), (Some("eu"), None));
+        n.location = String::new();
+        assert_eq!((n.region(), n.zone()), (None, None));
+    }
+}

@@ -1,0 +1,6 @@
+//! terraform-provider-restate: manages a self-hosted Restate cluster's control plane.
+
+pub mod client;
+pub mod provider;
+pub mod resources;
+pub mod tf;

@@ -1,0 +1,3 @@
+//! Terraform resources, one file each: schema, validation, and mapping to client calls.
+
+pub mod cluster_config;

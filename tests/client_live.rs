@@ -1,0 +1,184 @@
+//! The admin client against a real Restate 1.7.12 node: our wire messages and metadata decoding
+//! agree with what restatectl reports.
+
+mod support;
+
+use std::time::Duration;
+
+use support::restate::{Node, NodeSpec};
+use terraform_provider_restate::client::{
+    AdminClient, ClientSettings, ProvisionRequest, Provisioned,
+};
+
+const ALL_ROLES: &[&str] = &[
+    "worker",
+    "admin",
+    "metadata-server",
+    "log-server",
+    "http-ingress",
+];
+
+fn client(node: &Node) -> AdminClient {
+    AdminClient::new(ClientSettings {
+        endpoints: vec![node.fabric_url()],
+        cluster_name: Some(node.spec.cluster.clone()),
+        ..ClientSettings::default()
+    })
+    .expect("client")
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().expect("runtime")
+}
+
+#[test]
+fn provision_ident_config_nodes_and_logs_match_restatectl() {
+    let mut node = Node::start(NodeSpec::new("n1", "live", ALL_ROLES));
+    let c = client(&node);
+    let rt = runtime();
+
+    let ident = rt.block_on(c.ident()).unwrap();
+    assert_eq!(ident.cluster_name, "live");
+    assert!(!ident.provisioned);
+    assert_eq!(ident.node_id, None);
+
+    let req = ProvisionRequest {
+        num_partitions: Some(3),
+        log_provider: Some("replicated".into()),
+        log_replication: Some("1".into()),
+        ..Default::default()
+    };
+    assert_eq!(rt.block_on(c.provision(&req)).unwrap(), Provisioned::Now);
+    assert_eq!(
+        rt.block_on(c.provision(&req)).unwrap(),
+        Provisioned::Already
+    );
+    node.wait_alive(Duration::from_secs(60));
+
+    let config = rt.block_on(c.cluster_config()).unwrap();
+    let ctl = node.cluster_config();
+    assert_eq!(config.num_partitions.to_string(), ctl.num_partitions);
+    assert_eq!(config.log_provider, ctl.log_provider);
+    assert_eq!(config.log_replication, ctl.log_replication);
+    assert_eq!(
+        config.partition_replication.as_deref(),
+        Some(ctl.partition_replication.as_str())
+    );
+
+    let ident = rt.block_on(c.ident()).unwrap();
+    assert!(ident.provisioned);
+    assert_eq!(ident.node_id, Some(1));
+
+    node.wait_log_server_read_write(Duration::from_secs(60));
+    let view = rt.block_on(c.cluster_view()).unwrap();
+    let ctl_nodes = node.metadata("nodes_config");
+    assert_eq!(view.cluster_name, "live");
+    assert_eq!(
+        view.cluster_fingerprint,
+        ctl_nodes["cluster_fingerprint"].as_u64().unwrap()
+    );
+    assert_eq!(view.nodes.len(), 1);
+    let n1 = &view.nodes[0];
+    assert!(n1.alive, "{view:?}");
+    let ctl_n1 = &ctl_nodes["nodes"][0][1]["Node"];
+    assert_eq!(n1.record.name, ctl_n1["name"]);
+    assert_eq!(
+        n1.record.generation as u64,
+        ctl_n1["current_generation"][1].as_u64().unwrap()
+    );
+    assert_eq!(n1.record.log_server_storage_state, "read-write");
+    let mut roles = n1.record.roles.clone();
+    roles.sort();
+    let mut ctl_roles: Vec<String> = ctl_n1["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap().to_string())
+        .collect();
+    ctl_roles.sort();
+    assert_eq!(roles, ctl_roles);
+
+    let logs = rt.block_on(c.logs()).unwrap();
+    assert_eq!(logs.logs.len(), 3);
+    assert_eq!(logs.default_provider, "replicated");
+}
+
+#[test]
+fn a_restarted_node_is_seen_alive_with_its_new_roles() {
+    let mut spec = NodeSpec::new("n1", "restart", &["worker", "admin", "metadata-server"]);
+    spec.log_provider = Some("local".into());
+    let mut node = Node::start(spec);
+    node.ctl(&["provision", "--log-provider", "local", "--yes"]);
+    node.wait_alive(Duration::from_secs(60));
+    node.restart_with(|s| s.roles.push("log-server".into()));
+    node.wait_log_server_read_write(Duration::from_secs(60));
+    let c = client(&node);
+    let view = runtime().block_on(c.cluster_view()).unwrap();
+    let n1 = &view.nodes[0];
+    assert!(n1.record.has_role("log-server"), "{view:?}");
+    assert!(n1.alive, "{view:?}");
+}
+
+/// Writes the metadata payloads the unit tests in `src/client/metadata.rs` decode. Run with
+/// `scripts/test.sh --capture-fixtures` (it passes `--ignored`) after a Restate upgrade.
+#[test]
+#[ignore = "writes tests/fixtures; run on purpose"]
+fn capture_fixtures() {
+    let mut spec = NodeSpec::new(
+        "n1",
+        "fixture",
+        &["worker", "admin", "metadata-server", "http-ingress"],
+    );
+    spec.log_provider = Some("local".into());
+    let mut node = Node::start(spec);
+    node.ctl(&["provision", "--log-provider", "local", "--yes"]);
+    node.wait_alive(Duration::from_secs(60));
+    // Logs appear as their partitions start; capture once all of them exist.
+    let started = std::time::Instant::now();
+    while node.log_tails().len() < 4 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "logs were not created"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let dir = support::restate::project_root().join("tests/fixtures");
+    std::fs::create_dir_all(&dir).unwrap();
+    let save = |node: &Node, key: &str, file: &str| {
+        let bytes = runtime()
+            .block_on(client(node).metadata_bytes(key))
+            .unwrap()
+            .unwrap();
+        std::fs::write(dir.join(file), bytes).unwrap();
+    };
+    save(&node, "bifrost_config", "bifrost_config-local-1.7.12.bin");
+    node.restart_with(|s| s.roles.push("log-server".into()));
+    node.wait_log_server_read_write(Duration::from_secs(60));
+    node.ctl(&[
+        "config",
+        "set",
+        "--log-provider",
+        "replicated",
+        "--log-replication",
+        "1",
+        "--yes",
+    ]);
+    let started = std::time::Instant::now();
+    while node
+        .log_tails()
+        .iter()
+        .any(|(kind, _)| kind != "replicated")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "logs did not move"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    save(
+        &node,
+        "bifrost_config",
+        "bifrost_config-replicated-1.7.12.bin",
+    );
+    save(&node, "nodes_config", "nodes_config-1.7.12.bin");
+}

