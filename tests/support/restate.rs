@@ -55,14 +55,14 @@ pub fn assert_private_network() {
     if std::env::var("RESTATE_TF_TEST_HOST_NETWORK").as_deref() == Ok("1") {
         return;
     }
-    let others: Vec<String> = std::fs::read_dir("/sys/class/net")
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().to_string())
-                .filter(|n| n != "lo")
-                .collect()
-        })
-        .unwrap_or_default();
+    // /proc/net/dev lists the interfaces of this process's network namespace.
+    let dev = std::fs::read_to_string("/proc/net/dev").expect("read /proc/net/dev");
+    let others: Vec<String> = dev
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_once(':').map(|(name, _)| name.trim().to_string()))
+        .filter(|n| n != "lo")
+        .collect();
     assert!(
         others.is_empty(),
         "refusing to start Restate nodes: network interfaces {others:?} exist besides lo. Run the tests \

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests, and end-to-end tests with real Restate nodes and the real terraform
+# binary inside a private network namespace. Installs what it needs first.
+#   scripts/test.sh                      all tests
+#   scripts/test.sh --capture-fixtures   re-capture the metadata payloads unit tests decode
+#   scripts/test.sh -- ARGS              extra arguments for cargo test (e.g. a test name)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+"$root/scripts/install-deps.sh"
+# Build (and fetch crates) outside the namespace: it has no network.
+cargo build --all-targets --locked
+extra=()
+case ${1:-} in
+  --capture-fixtures) extra=(--test client_live capture_fixtures -- --ignored) ;;
+  --) shift; extra=("$@") ;;
+  "") ;;
+  *) echo "usage: scripts/test.sh [--capture-fixtures | -- CARGO_TEST_ARGS]" >&2; exit 2 ;;
+esac
+start=$(date +%s)
+"$root/scripts/in-private-netns.sh" cargo test --offline --locked "${extra[@]}"
+echo "tests took $(( $(date +%s) - start ))s" >&2
