@@ -2,17 +2,19 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tf_provider::schema::{AttributeType, Block, Description, Schema};
 use tf_provider::value::{Value, ValueEmpty};
-use tf_provider::{AttributePath, Diagnostics, DynamicResource, Provider};
+use tf_provider::{AttributePath, Diagnostics, DynamicDataSource, DynamicResource, Provider};
 
 use crate::client::connection::{normalize_endpoint, DEFAULT_ENDPOINT, DEFAULT_REQUEST_TIMEOUT};
-use crate::client::{AdminClient, ClientSettings, RetryPolicy};
+use crate::client::{self, AdminClient, ClientSettings, ClusterView, RetryPolicy};
+use crate::data_sources::node_config::NodeConfigDataSource;
 use crate::resources::cluster_config::ClusterConfigResource;
+use crate::resources::node::NodeResource;
 use crate::tf::{self, optional};
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -30,7 +32,13 @@ pub struct ProviderConfig {
 #[derive(Default)]
 pub struct Shared {
     client: RwLock<Option<Result<Arc<AdminClient>, String>>>,
+    /// One cluster view per provider process (Terraform starts one per plan/apply phase), shared by
+    /// every resource so that many `restate_node` reads cost the RPCs of one.
+    view: tokio::sync::Mutex<Option<(Instant, Arc<ClusterView>)>>,
 }
+
+/// A cached view older than this is read again, so a long apply never acts on stale data.
+const VIEW_MAX_AGE: Duration = Duration::from_secs(30);
 
 impl Shared {
     /// The client, or an error diagnostic saying why there is none.
@@ -54,6 +62,36 @@ impl Shared {
             Some(Ok(c)) => Some(c.clone()),
             _ => None,
         }
+    }
+
+    /// The cluster's nodes with liveness: the cached view unless `fresh` (for polling) or stale.
+    /// Concurrent callers wait for one read instead of each sending their own.
+    pub async fn cluster_view(
+        &self,
+        client: &AdminClient,
+        fresh: bool,
+    ) -> Result<Arc<ClusterView>, client::Error> {
+        let mut cached = self.view.lock().await;
+        if let Some((at, view)) = cached.as_ref() {
+            if !fresh && at.elapsed() < VIEW_MAX_AGE {
+                return Ok(view.clone());
+            }
+        }
+        let view = Arc::new(client.cluster_view().await?);
+        *cached = Some((Instant::now(), view.clone()));
+        Ok(view)
+    }
+
+    /// Forgets the cached view after a write to the cluster.
+    pub async fn invalidate(&self) {
+        *self.view.lock().await = None;
+    }
+
+    /// A `Shared` around an existing client (tests, and callers outside Terraform).
+    pub fn with_client(client: Arc<AdminClient>) -> Self {
+        let shared = Shared::default();
+        shared.set(Ok(client));
+        shared
     }
 
     fn set(&self, value: Result<Arc<AdminClient>, String>) {
@@ -229,9 +267,26 @@ impl Provider for RestateProvider {
         &self,
         _diags: &mut Diagnostics,
     ) -> Option<HashMap<String, Box<dyn DynamicResource>>> {
+        Some(HashMap::from([
+            (
+                "cluster_config".to_string(),
+                Box::new(ClusterConfigResource::new(self.shared.clone()))
+                    as Box<dyn DynamicResource>,
+            ),
+            (
+                "node".to_string(),
+                Box::new(NodeResource::new(self.shared.clone())) as Box<dyn DynamicResource>,
+            ),
+        ]))
+    }
+
+    fn get_data_sources(
+        &self,
+        _diags: &mut Diagnostics,
+    ) -> Option<HashMap<String, Box<dyn DynamicDataSource>>> {
         Some(HashMap::from([(
-            "cluster_config".to_string(),
-            Box::new(ClusterConfigResource::new(self.shared.clone())) as Box<dyn DynamicResource>,
+            "node_config".to_string(),
+            Box::new(NodeConfigDataSource) as Box<dyn DynamicDataSource>,
         )]))
     }
 }

@@ -93,6 +93,8 @@ pub struct AdminClient {
     verified: Mutex<HashSet<String>>,
     /// Index of the endpoint that answered last; tried first next time.
     preferred: AtomicUsize,
+    /// RPCs sent by this client (for tests and debug logs).
+    rpcs: AtomicUsize,
 }
 
 impl AdminClient {
@@ -119,11 +121,17 @@ impl AdminClient {
             channels: Mutex::new(HashMap::new()),
             verified: Mutex::new(HashSet::new()),
             preferred: AtomicUsize::new(0),
+            rpcs: AtomicUsize::new(0),
         })
     }
 
     pub fn settings(&self) -> &ClientSettings {
         &self.settings
+    }
+
+    /// How many RPCs this client has sent.
+    pub fn rpc_count(&self) -> usize {
+        self.rpcs.load(Ordering::Relaxed)
     }
 
     fn channel(&self, endpoint: &str) -> Result<Channel, Error> {
@@ -157,6 +165,8 @@ impl AdminClient {
     {
         let channel = self.channel(endpoint)?;
         let timeout = self.settings.request_timeout;
+        self.rpcs.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!("{endpoint}: {method}");
         let call = async move {
             let mut grpc = tonic::client::Grpc::new(channel);
             grpc.ready()

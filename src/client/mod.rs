@@ -9,6 +9,7 @@ pub mod connection;
 pub mod error;
 pub mod metadata;
 pub mod replication;
+pub mod upgrade;
 pub mod wire;
 
 pub use apply::{ApplyError, DesiredConfig};

@@ -298,7 +298,9 @@ impl ClusterConfigResource {
             }
         }
         let skip = planned.skip_safety_checks == Value::Value(true);
-        let config = match client.apply_cluster_config(&desired(&planned), skip).await {
+        let applied = client.apply_cluster_config(&desired(&planned), skip).await;
+        self.shared.invalidate().await;
+        let config = match applied {
             Ok(c) => c,
             Err(e) => {
                 apply_error(diags, e);

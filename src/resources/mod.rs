@@ -1,3 +1,4 @@
 //! Terraform resources, one file each: schema, validation, and mapping to client calls.
 
 pub mod cluster_config;
+pub mod node;

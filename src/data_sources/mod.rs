@@ -1,0 +1,3 @@
+//! Terraform data sources, one file each: schema, validation, and mapping to client or renderer calls.
+
+pub mod node_config;
