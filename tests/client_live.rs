@@ -182,3 +182,60 @@ fn capture_fixtures() {
     );
     save(&node, "nodes_config", "nodes_config-1.7.12.bin");
 }
+
+/// Many `restate_node` resources read the cluster at once: they must share one view, not each
+/// send their own RPCs (counted by the client).
+#[test]
+fn concurrent_reads_share_one_cluster_view() {
+    let mut node = Node::start(NodeSpec::new("n1", "shared", ALL_ROLES));
+    node.ctl(&[
+        "provision",
+        "--log-provider",
+        "replicated",
+        "--log-replication",
+        "1",
+        "--yes",
+    ]);
+    node.wait_alive(Duration::from_secs(60));
+    node.wait_log_server_read_write(Duration::from_secs(60));
+    let client = std::sync::Arc::new(client(&node));
+    let shared = std::sync::Arc::new(terraform_provider_restate::provider::Shared::with_client(
+        client.clone(),
+    ));
+    runtime().block_on(async {
+        // Once the controller knows every node, one view costs a fixed number of RPCs.
+        shared.cluster_view(&client, true).await.unwrap();
+        let before = client.rpc_count();
+        shared.cluster_view(&client, true).await.unwrap();
+        let per_view = client.rpc_count() - before;
+        assert!(per_view >= 2, "{per_view}");
+
+        shared.invalidate().await;
+        let before = client.rpc_count();
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                let (shared, client) = (shared.clone(), client.clone());
+                tokio::spawn(async move {
+                    shared
+                        .cluster_view(&client, false)
+                        .await
+                        .map(|v| v.nodes.len())
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap(), 1);
+        }
+        assert_eq!(
+            client.rpc_count() - before,
+            per_view,
+            "10 concurrent reads should cost one view"
+        );
+
+        let before = client.rpc_count();
+        for _ in 0..5 {
+            shared.cluster_view(&client, false).await.unwrap();
+        }
+        assert_eq!(client.rpc_count(), before, "cached reads send nothing");
+    });
+}

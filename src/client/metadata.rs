@@ -310,6 +310,24 @@ mod tests {
     }
 
     #[test]
+    fn tolerates_tombstones_unknown_variants_and_new_fields() {
+        let v = serde_json::json!({
+            "version": 9, "cluster_name": "c", "cluster_fingerprint": 7, "a_future_field": [1, 2],
+            "nodes": [
+                [1, "Tombstone"],
+                [2, {"Node": {"name": "n2", "current_generation": {"id": 2, "generation": 5},
+                              "roles": ["worker"], "future": {"x": 1}}}],
+                [3, {"SomethingNew": {}}],
+                "garbage"
+            ]
+        });
+        let nc = NodesConfiguration::from_value(&v);
+        assert_eq!(nc.nodes.len(), 1);
+        assert_eq!((nc.nodes[0].node_id, nc.nodes[0].generation), (2, 5));
+        assert_eq!(nc.nodes[0].log_server_storage_state, "");
+    }
+
+    #[test]
     fn location_scopes() {
         let mut n = NodeRecord {
             node_id: 1,

@@ -69,7 +69,14 @@ pub struct State {
 pub struct NodeConfigDataSource;
 
 fn report(diags: &mut Diagnostics, e: ConfigError) {
-    diags.error(e.summary, e.detail, AttributePath::new(e.attribute));
+    let path = match e.attribute {
+        // Point at the line in the block, not at the block.
+        "snapshots" => AttributePath::new("snapshots")
+            .index(0)
+            .attribute("destination"),
+        other => AttributePath::new(other),
+    };
+    diags.error(e.summary, e.detail, path);
 }
 
 fn known_list(v: &Value<Vec<Value<String>>>) -> Option<Vec<String>> {

@@ -116,6 +116,8 @@ pub struct Node {
     pub spec: NodeSpec,
     pub ports: Ports,
     pub dir: tempfile::TempDir,
+    /// A configuration rendered elsewhere (by `restate_node_config`); replaces the spec's.
+    pub toml: Option<String>,
     child: Option<Child>,
 }
 
@@ -127,6 +129,14 @@ fn toml_list(items: &[String]) -> String {
 impl Node {
     /// Starts a node and waits until its fabric port answers `/health`.
     pub fn start(spec: NodeSpec) -> Node {
+        let mut node = Node::prepare(spec);
+        node.launch();
+        node
+    }
+
+    /// Allocates the node's ports and base dir without starting it, so its configuration can be
+    /// rendered elsewhere; start it with [`launch_toml`](Self::launch_toml).
+    pub fn prepare(spec: NodeSpec) -> Node {
         assert_private_network();
         let dir = tempfile::Builder::new()
             .prefix(&format!("restate-{}-", spec.name))
@@ -137,14 +147,31 @@ impl Node {
             admin: free_port(),
             ingress: free_port(),
         };
-        let mut node = Node {
+        Node {
             spec,
             ports,
             dir,
+            toml: None,
             child: None,
-        };
-        node.launch();
-        node
+        }
+    }
+
+    /// (Re)starts the node with a configuration rendered elsewhere.
+    pub fn launch_toml(&mut self, toml: &str) {
+        self.stop();
+        self.toml = Some(toml.to_string());
+        self.launch();
+    }
+
+    /// The lines a rendered config needs to run here: data in the node's temp dir, admin and
+    /// ingress on its own loopback ports, TCP only, no telemetry.
+    pub fn local_base_config(&self) -> String {
+        format!(
+            "base-dir = {:?}\nlisten-mode = \"tcp\"\ndisable-telemetry = true\n\n[admin]\nbind-address = \"127.0.0.1:{}\"\n\n[ingress]\nbind-address = \"127.0.0.1:{}\"\n",
+            self.dir.path().join("data"),
+            self.ports.admin,
+            self.ports.ingress
+        )
     }
 
     pub fn fabric_url(&self) -> String {
@@ -188,7 +215,8 @@ impl Node {
 
     fn launch(&mut self) {
         let config = self.dir.path().join("restate.toml");
-        std::fs::write(&config, self.render()).expect("write restate.toml");
+        let text = self.toml.clone().unwrap_or_else(|| self.render());
+        std::fs::write(&config, text).expect("write restate.toml");
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)

@@ -121,17 +121,52 @@ impl Workspace {
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
-        Command::new(terraform_bin())
-            .args(args)
+        self.command(args)
+            .output()
+            .expect("run terraform (is it on PATH, or TERRAFORM set?)")
+            .into()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(terraform_bin());
+        c.args(args)
             .current_dir(self.dir.path())
             .env("TF_CLI_CONFIG_FILE", &self.cli_config)
             .env("CHECKPOINT_DISABLE", "1")
             .env("TF_IN_AUTOMATION", "1")
             .env_remove("RUST_BACKTRACE")
-            .env_remove("TF_LOG")
-            .output()
-            .expect("run terraform (is it on PATH, or TERRAFORM set?)")
-            .into()
+            .env_remove("TF_LOG");
+        c
+    }
+
+    /// `apply`, calling `on_line` with each line of output as it comes (to act while it runs).
+    pub fn apply_watching(&self, mut on_line: impl FnMut(&str)) -> Run {
+        use std::io::BufRead;
+        let mut child = self
+            .command(&["apply", "-auto-approve", "-no-color", "-input=false"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run terraform");
+        let mut stderr = child.stderr.take().expect("stderr");
+        let err = std::thread::spawn(move || {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut stderr, &mut s).ok();
+            s
+        });
+        let mut stdout = String::new();
+        for line in std::io::BufReader::new(child.stdout.take().expect("stdout")).lines() {
+            let line = line.unwrap_or_default();
+            on_line(&line);
+            stdout.push_str(&line);
+            stdout.push('\n');
+        }
+        let status = child.wait().expect("wait terraform");
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout,
+            stderr: err.join().unwrap_or_default(),
+        }
     }
 
     pub fn apply(&self) -> Run {

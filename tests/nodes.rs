@@ -1,0 +1,367 @@
+//! End to end: `restate_node_config` renders the configs of joining nodes (the harness plays the
+//! VMs and starts real 1.7.12 nodes from them), and `restate_node` waits for and tracks each node;
+//! everything is checked against restatectl.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use support::restate::{Node, NodeSpec};
+use support::terraform::{provider_block, Workspace};
+
+const ALL_ROLES: &[&str] = &[
+    "worker",
+    "admin",
+    "metadata-server",
+    "log-server",
+    "http-ingress",
+];
+
+fn hcl_list(items: &[&str]) -> String {
+    let q: Vec<String> = items.iter().map(|s| format!("{s:?}")).collect();
+    format!("[{}]", q.join(", "))
+}
+
+/// A `restate_node_config` for a joining node (metadata client = n1), with its `toml` as output.
+fn node_config_block(node: &Node, roles: &[&str], n1_url: &str) -> String {
+    let name = &node.spec.name;
+    format!(
+        r#"data "restate_node_config" "{name}" {{
+  node_name                 = "{name}"
+  cluster_name              = "{cluster}"
+  roles                     = {roles}
+  advertised_address        = "{url}"
+  bind_address              = "127.0.0.1:{port}"
+  metadata_client_addresses = ["{n1_url}"]
+  auto_provision            = false
+  restate_version           = "1.7.12"
+  base_config               = <<-EOT
+{base}
+EOT
+}}
+
+output "{name}_toml" {{
+  value     = data.restate_node_config.{name}.toml
+  sensitive = true
+}}
+"#,
+        cluster = node.spec.cluster,
+        roles = hcl_list(roles),
+        url = node.fabric_url(),
+        port = node.ports.fabric,
+        base = node.local_base_config(),
+    )
+}
+
+/// n2's block is minimal (what an import reproduces exactly); the others set every argument.
+fn node_resource_block(name: &str, roles: &[&str]) -> String {
+    let extras = if name == "n2" {
+        ""
+    } else {
+        "  expected_version = \"1.7.12\"\n  timeouts {\n    create = \"2m\"\n    update = \"2m\"\n  }\n"
+    };
+    format!(
+        "resource \"restate_node\" \"{name}\" {{\n  name  = \"{name}\"\n  roles = {}\n{extras}}}\n",
+        hcl_list(roles)
+    )
+}
+
+/// node name -> (node id, sorted roles), as restatectl decodes the nodes configuration.
+fn ctl_nodes(n1: &Node) -> BTreeMap<String, (u64, Vec<String>)> {
+    let nc = n1.metadata("nodes_config");
+    nc["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|pair| {
+            let node = &pair[1]["Node"];
+            let mut roles: Vec<String> = node["roles"]
+                .as_array()?
+                .iter()
+                .map(|r| r.as_str().unwrap_or_default().to_string())
+                .collect();
+            roles.sort();
+            Some((
+                node["name"].as_str()?.to_string(),
+                (pair[0].as_u64()?, roles),
+            ))
+        })
+        .collect()
+}
+
+fn state_roles(v: &serde_json::Value) -> Vec<String> {
+    let mut r: Vec<String> = v["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect();
+    r.sort();
+    r
+}
+
+fn provisioned_n1(cluster: &str) -> Node {
+    let mut n1 = Node::start(NodeSpec::new("n1", cluster, ALL_ROLES));
+    n1.ctl(&[
+        "provision",
+        "--log-provider",
+        "replicated",
+        "--log-replication",
+        "1",
+        "--yes",
+    ]);
+    n1.wait_alive(Duration::from_secs(60));
+    n1
+}
+
+#[test]
+fn three_nodes_join_with_rendered_configs_then_roles_change_drift_and_import() {
+    let n1 = provisioned_n1("join");
+    let mut joiners: Vec<Node> = ["n2", "n3", "n4"]
+        .iter()
+        .map(|name| Node::prepare(NodeSpec::new(name, "join", &[])))
+        .collect();
+    let worker_roles: &[&str] = &["worker", "log-server"];
+    let mut tf = provider_block(&[n1.fabric_url()], "  cluster_name = \"join\"\n");
+    for n in &joiners {
+        tf.push_str(&node_config_block(n, worker_roles, &n1.fabric_url()));
+    }
+    let ws = Workspace::new();
+
+    // The "VMs": render, then start each node from its rendered restate.toml.
+    ws.write(&tf);
+    ws.apply().ok();
+    let outputs = ws.output_json();
+    for n in &mut joiners {
+        let toml = outputs[format!("{}_toml", n.spec.name)]["value"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            toml.contains("auto-provision = false") && toml.contains("[metadata-client]"),
+            "{toml}"
+        );
+        n.launch_toml(&toml);
+    }
+
+    // restate_node for each: apply waits until they joined, with their roles.
+    let mut with_nodes = tf.clone();
+    with_nodes.push_str(&node_resource_block("n1", ALL_ROLES));
+    for n in &joiners {
+        with_nodes.push_str(&node_resource_block(&n.spec.name, worker_roles));
+    }
+    ws.write(&with_nodes);
+    ws.apply().ok();
+    let ctl = ctl_nodes(&n1);
+    assert_eq!(ctl.len(), 4, "{ctl:?}");
+    for name in ["n1", "n2", "n3", "n4"] {
+        let v = ws.resource_values(&format!("restate_node.{name}"));
+        let (id, roles) = &ctl[name];
+        assert_eq!(v["node_id"].as_u64(), Some(*id), "{name}");
+        assert_eq!(&state_roles(&v), roles, "{name}");
+        assert_eq!(v["alive"], true);
+        assert_eq!(v["binary_version"], "1.7.12");
+        assert_eq!(v["worker_state"], "active");
+    }
+    let listed = n1.ctl(&["nodes", "list"]);
+    for name in ["n2", "n3", "n4"] {
+        let id = ctl[name].0;
+        assert!(
+            listed
+                .lines()
+                .any(|l| l.contains(&format!("N{id} ")) && l.contains(&format!(" {name} "))),
+            "{listed}"
+        );
+    }
+    // No node reports a cluster other than n1's.
+    for n in &joiners {
+        let health = support::restate::http_get(n.ports.fabric, "/health").unwrap();
+        assert!(health.contains("\"cluster_name\":\"join\""), "{health}");
+    }
+    ws.assert_plan_empty();
+
+    // A roles change: re-render n4, and restart it while apply waits for the new roles.
+    let more: &[&str] = &["worker", "log-server", "http-ingress"];
+    let rerendered = tf.replace(
+        &node_config_block(&joiners[2], worker_roles, &n1.fabric_url()),
+        &node_config_block(&joiners[2], more, &n1.fabric_url()),
+    );
+    ws.write(&format!(
+        "{rerendered}{}{}{}{}",
+        node_resource_block("n1", ALL_ROLES),
+        node_resource_block("n2", worker_roles),
+        node_resource_block("n3", worker_roles),
+        node_resource_block("n4", more)
+    ));
+    let n4_toml = {
+        let fresh = Workspace::new();
+        fresh.write(&rerendered);
+        fresh.apply().ok();
+        fresh.output_json()["n4_toml"]["value"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(n4_toml.contains("\"http-ingress\""), "{n4_toml}");
+    let mut restarted = false;
+    let run = ws.apply_watching(|line| {
+        if line.contains("restate_node.n4: Modifying") && !restarted {
+            joiners[2].launch_toml(&n4_toml);
+            restarted = true;
+        }
+    });
+    let run = run.ok();
+    assert!(
+        restarted,
+        "apply never modified restate_node.n4:\n{}",
+        run.text()
+    );
+    let v = ws.resource_values("restate_node.n4");
+    assert_eq!(
+        state_roles(&v),
+        vec!["http-ingress", "log-server", "worker"]
+    );
+    assert_eq!(
+        ctl_nodes(&n1)["n4"].1,
+        vec!["http-ingress", "log-server", "worker"]
+    );
+    ws.assert_plan_empty();
+
+    // Import by name, then no changes for that node.
+    ws.run(&["state", "rm", "restate_node.n2"]).ok();
+    ws.run(&["import", "-no-color", "restate_node.n2", "n2"])
+        .ok();
+    ws.assert_plan_empty();
+    let v = ws.resource_values("restate_node.n2");
+    assert_eq!(v["node_id"].as_u64(), Some(ctl_nodes(&n1)["n2"].0));
+
+    // Drift: n3 restarted behind Terraform's back with another role set shows in the plan.
+    let n3_toml: String = joiners[1]
+        .toml
+        .clone()
+        .unwrap()
+        .lines()
+        .map(|l| {
+            if l.starts_with("roles = ") {
+                "roles = [\"worker\", \"log-server\", \"http-ingress\"]\n".to_string()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    assert_ne!(Some(&n3_toml), joiners[1].toml.as_ref());
+    joiners[1].launch_toml(&n3_toml);
+    let started = std::time::Instant::now();
+    while !ctl_nodes(&n1)["n3"].1.contains(&"http-ingress".to_string()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "n3 did not report its new roles"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.text());
+    assert!(
+        plan.flat()
+            .contains("# restate_node.n3 will be updated in-place"),
+        "{}",
+        plan.text()
+    );
+    assert!(
+        plan.flat().contains("- \"http-ingress\""),
+        "{}",
+        plan.text()
+    );
+
+    // Destroy only stops tracking: the nodes stay members.
+    let run = ws.destroy().ok();
+    assert!(
+        run.flat().contains("Node n2 is still a cluster member"),
+        "{}",
+        run.text()
+    );
+    assert_eq!(ctl_nodes(&n1).len(), 4);
+}
+
+#[test]
+fn a_node_that_never_joins_times_out_saying_what_the_cluster_reports() {
+    let n1 = provisioned_n1("ghost");
+    let ws = Workspace::new();
+    ws.write(&format!(
+        "{}resource \"restate_node\" \"ghost\" {{\n  name = \"ghost\"\n  roles = [\"worker\"]\n  timeouts {{\n    create = \"3s\"\n  }}\n}}\n",
+        provider_block(&[n1.fabric_url()], "")
+    ));
+    ws.apply().failed_with(&[
+        "Node ghost did not join as intended",
+        "no node named ghost is part of cluster \"ghost\" (its nodes: n1)",
+    ]);
+    let run = ws.run(&["state", "list"]);
+    assert!(!run.stdout.contains("restate_node.ghost"), "{}", run.text());
+}
+
+#[test]
+fn plan_time_errors_name_the_attribute() {
+    let n1 = provisioned_n1("errors");
+    let ws = Workspace::new();
+    let head = provider_block(&[n1.fabric_url()], "");
+    let data = |body: &str| {
+        format!("{head}data \"restate_node_config\" \"x\" {{\n  node_name = \"n9\"\n  cluster_name = \"errors\"\n{body}\n}}\n")
+    };
+    let roles = "  roles = [\"worker\"]";
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (data("  roles = [\"wroker\"]"), vec!["Unknown role", "\"wroker\" is not a Restate role", "roles"]),
+        (data("  roles = []"), vec!["No roles", "at least one role"]),
+        (data(&format!("{roles}\n  advertised_address = \"10.0.0.2:5122\"")), vec!["Invalid address", "must start with http://", "advertised_address"]),
+        (data(&format!("{roles}\n  bind_address = \"localhost\"")), vec!["Invalid bind address", "bind_address"]),
+        (data(&format!("{roles}\n  metadata_client_addresses = [\"http://\"]")), vec!["Invalid address", "no host", "metadata_client_addresses"]),
+        (data(&format!("{roles}\n  default_replication = \"{{zone: 3, node: 2}}\"")), vec!["Invalid default_replication", "3 copies across zones"]),
+        (data(&format!("{roles}\n  base_config = \"a = 1\\nb = = 2\\n\"")), vec!["Invalid TOML in base_config", "line 2, column 5"]),
+        (
+            data(&format!("{roles}\n  snapshots {{\n    destination = \"file:///tmp/snap\"\n  }}")),
+            vec!["Snapshot destination not supported by this Restate version", "Restate 1.7 rejects file://", "DESTINATION_LINE"],
+        ),
+        (
+            data(&format!("{roles}\n  auto_provision = true\n  advertised_address = \"http://10.0.0.9:5122\"\n  metadata_client_addresses = [\"http://10.0.0.1:5122\"]")),
+            vec!["A joining node must not auto-provision", "second cluster", "auto_provision"],
+        ),
+        (data(&format!("{roles}\n  restate_version = \"1.1\"")), vec!["Unsupported restate_version", "1.2 to 1.7"]),
+        (data(&format!("{roles}\n  location = \"a.b.c\"")), vec!["Invalid location", "region.zone"]),
+        (data(&format!("{roles}\n  log_provider = \"kafka\"")), vec!["Unknown log provider"]),
+        (
+            format!("{head}resource \"restate_node\" \"n\" {{\n  name = \"n1\"\n  roles = [\"wroker\"]\n}}\n"),
+            vec!["Unknown role", "restate_node.n"],
+        ),
+        (
+            format!("{head}resource \"restate_node\" \"n\" {{\n  name = \"n1\"\n  roles = [\"worker\"]\n  expected_version = \"latest\"\n}}\n"),
+            vec!["Invalid expected_version", "\"1.7.12\""],
+        ),
+        (
+            format!("{head}resource \"restate_node\" \"n\" {{\n  name = \"n1\"\n  roles = [\"worker\"]\n  expected_version = \"1.9.0\"\n}}\n"),
+            vec!["Unsupported version change", "would skip a minor version", "lowest version running in the cluster is 1.7.12", "1.8 first"],
+        ),
+        (
+            format!("{head}resource \"restate_node\" \"n\" {{\n  name = \"n1\"\n  roles = [\"worker\"]\n  expected_version = \"1.5.0\"\n}}\n"),
+            vec!["Unsupported version change", "downgrade by more than one minor"],
+        ),
+    ];
+    for (tf, needles) in &cases {
+        ws.write(tf);
+        // The snapshot error points at the destination line of the block.
+        let line = tf
+            .lines()
+            .position(|l| l.contains("destination ="))
+            .map(|i| format!("on main.tf line {}", i + 1));
+        let needles: Vec<&str> = needles
+            .iter()
+            .map(|n| {
+                if *n == "DESTINATION_LINE" {
+                    line.as_deref().unwrap_or(n)
+                } else {
+                    n
+                }
+            })
+            .collect();
+        ws.plan().failed_with(&needles);
+    }
+}
