@@ -9,6 +9,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 if [[ ${RESTATE_TF_IN_PRIVATE_NETNS:-} != 1 ]]; then
   "$root/scripts/install-deps.sh"
+  export PATH="$PATH:$root/.tools/venv/bin"
   (cd "$root" && cargo build --locked --bin terraform-provider-restate)
   exec "$root/scripts/in-private-netns.sh" "$0" "$@"
 fi

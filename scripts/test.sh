@@ -8,6 +8,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 "$root/scripts/install-deps.sh"
+# Tools from the project's virtualenv (moto; terraform when the machine has none), after PATH.
+export PATH="$PATH:$root/.tools/venv/bin"
 # Build (and fetch crates) outside the namespace: it has no network.
 cargo build --all-targets --locked
 extra=()

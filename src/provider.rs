@@ -12,9 +12,11 @@ use tf_provider::{AttributePath, Diagnostics, DynamicDataSource, DynamicResource
 
 use crate::client::connection::{normalize_endpoint, DEFAULT_ENDPOINT, DEFAULT_REQUEST_TIMEOUT};
 use crate::client::{self, AdminClient, ClientSettings, ClusterView, RetryPolicy};
+use crate::data_sources::cluster_status::ClusterStatusDataSource;
 use crate::data_sources::node_config::NodeConfigDataSource;
 use crate::resources::cluster_config::ClusterConfigResource;
 use crate::resources::node::NodeResource;
+use crate::resources::partition_snapshot::PartitionSnapshotResource;
 use crate::tf::{self, optional};
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -277,6 +279,11 @@ impl Provider for RestateProvider {
                 "node".to_string(),
                 Box::new(NodeResource::new(self.shared.clone())) as Box<dyn DynamicResource>,
             ),
+            (
+                "partition_snapshot".to_string(),
+                Box::new(PartitionSnapshotResource::new(self.shared.clone()))
+                    as Box<dyn DynamicResource>,
+            ),
         ]))
     }
 
@@ -284,10 +291,17 @@ impl Provider for RestateProvider {
         &self,
         _diags: &mut Diagnostics,
     ) -> Option<HashMap<String, Box<dyn DynamicDataSource>>> {
-        Some(HashMap::from([(
-            "node_config".to_string(),
-            Box::new(NodeConfigDataSource) as Box<dyn DynamicDataSource>,
-        )]))
+        Some(HashMap::from([
+            (
+                "node_config".to_string(),
+                Box::new(NodeConfigDataSource) as Box<dyn DynamicDataSource>,
+            ),
+            (
+                "cluster_status".to_string(),
+                Box::new(ClusterStatusDataSource::new(self.shared.clone()))
+                    as Box<dyn DynamicDataSource>,
+            ),
+        ]))
     }
 }
 

@@ -210,6 +210,7 @@ const FIELDS: &[(&str, &str, i32, Type)] = &[
 /// Enum values we send or compare against.
 const ENUM_VALUES: &[(&str, &str, i32)] = &[
     ("restate.common.NodeStatus", "ALIVE", 1),
+    ("restate.cluster.RunMode", "LEADER", 1),
     (
         "restate.common.MetadataServerStatus",
         "MetadataServerStatus_AWAITING_PROVISIONING",
@@ -358,6 +359,7 @@ fn wire_messages_match_the_servers_descriptors() {
         m::SET_CLUSTER_CONFIGURATION,
         m::GET_CLUSTER_STATE,
         m::METADATA_GET,
+        m::CREATE_PARTITION_SNAPSHOT,
     ] {
         assert!(
             methods.iter().any(|x| x == path),

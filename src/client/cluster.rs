@@ -11,7 +11,7 @@ use tonic::Code;
 
 use super::connection::AdminClient;
 use super::error::Error;
-use super::metadata::{decode_value, LogsView, NodeRecord, NodesConfiguration};
+use super::metadata::{decode_value, partition_ids, LogsView, NodeRecord, NodesConfiguration};
 use super::wire::{self, methods};
 
 /// How long to wait for the cluster controller to learn about every node.
@@ -56,11 +56,30 @@ pub struct NodeView {
     pub alive: bool,
 }
 
+/// One partition processor running on an alive node, as the cluster controller last saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Processor {
+    pub node_id: u32,
+    pub partition_id: u32,
+    pub leader: bool,
+    pub applied_lsn: Option<u64>,
+    pub archived_lsn: Option<u64>,
+}
+
 #[derive(Clone, Debug)]
 pub struct ClusterView {
     pub cluster_name: String,
     pub cluster_fingerprint: u64,
     pub nodes: Vec<NodeView>,
+    /// Every partition processor on an alive node, ordered by partition then node.
+    pub processors: Vec<Processor>,
+}
+
+/// The cluster controller's state: liveness per node id, and the processors of alive nodes.
+#[derive(Clone, Debug, Default)]
+pub struct ControllerState {
+    pub alive: HashMap<u32, bool>,
+    pub processors: Vec<Processor>,
 }
 
 fn replication(r: Option<wire::ReplicationProperty>) -> Option<String> {
@@ -200,6 +219,17 @@ impl AdminClient {
         Ok(NodesConfiguration::from_value(&v))
     }
 
+    /// The partition ids in the partition table.
+    pub async fn partition_ids(&self) -> Result<Vec<u32>, Error> {
+        let v = self
+            .metadata("partition_table")
+            .await?
+            .ok_or_else(|| Error::NotProvisioned {
+                endpoint: self.settings().endpoints.join(", "),
+            })?;
+        Ok(partition_ids(&v))
+    }
+
     pub async fn logs(&self) -> Result<LogsView, Error> {
         let v = self
             .metadata("bifrost_config")
@@ -210,20 +240,33 @@ impl AdminClient {
         LogsView::from_value(&v)
     }
 
-    /// Plain node id -> alive, from the cluster controller's view.
-    pub async fn liveness(&self) -> Result<HashMap<u32, bool>, Error> {
+    /// Liveness and partition processors, from the cluster controller (`GetClusterState`).
+    pub async fn controller_state(&self) -> Result<ControllerState, Error> {
         let r: wire::ClusterStateResponse = self
             .call(methods::GET_CLUSTER_STATE, wire::Empty {})
             .await?;
-        Ok(r.cluster_state
-            .map(|s| s.nodes)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(id, state)| {
-                let alive = matches!(state.state, Some(wire::node_state::State::Alive(_)));
-                (id, alive)
-            })
-            .collect())
+        let mut out = ControllerState::default();
+        for (id, state) in r.cluster_state.map(|s| s.nodes).unwrap_or_default() {
+            let alive = match state.state {
+                Some(wire::node_state::State::Alive(a)) => a,
+                _ => {
+                    out.alive.insert(id, false);
+                    continue;
+                }
+            };
+            out.alive.insert(id, true);
+            for (pid, p) in alive.partitions {
+                out.processors.push(Processor {
+                    node_id: id,
+                    partition_id: pid,
+                    leader: p.effective_mode == wire::run_mode::LEADER,
+                    applied_lsn: p.last_applied_log_lsn.map(|l| l.value),
+                    archived_lsn: p.last_archived_log_lsn.map(|l| l.value),
+                });
+            }
+        }
+        out.processors.sort_by_key(|p| (p.partition_id, p.node_id));
+        Ok(out)
     }
 
     /// Nodes with their liveness.
@@ -232,11 +275,14 @@ impl AdminClient {
         // The controller's view is empty for a few seconds after it starts (until the first
         // heartbeats); wait until it covers every node so a live node is not counted as dead.
         let started = std::time::Instant::now();
-        let alive = loop {
-            let alive = self.liveness().await?;
-            let covered = nc.nodes.iter().all(|n| alive.contains_key(&n.node_id));
+        let state = loop {
+            let state = self.controller_state().await?;
+            let covered = nc
+                .nodes
+                .iter()
+                .all(|n| state.alive.contains_key(&n.node_id));
             if covered || started.elapsed() > LIVENESS_SETTLE {
-                break alive;
+                break state;
             }
             tokio::time::sleep(std::time::Duration::from_millis(250)).await;
         };
@@ -247,10 +293,11 @@ impl AdminClient {
                 .nodes
                 .into_iter()
                 .map(|record| NodeView {
-                    alive: alive.get(&record.node_id).copied().unwrap_or(false),
+                    alive: state.alive.get(&record.node_id).copied().unwrap_or(false),
                     record,
                 })
                 .collect(),
+            processors: state.processors,
         })
     }
 }

@@ -160,6 +160,15 @@ impl NodesConfiguration {
     }
 }
 
+/// Partition ids of a partition table (`{"partitions": [[id, {...}], ...]}`), ascending.
+pub fn partition_ids(v: &Value) -> Vec<u32> {
+    let mut ids: Vec<u32> = pairs(v.get("partitions"))
+        .map(|(id, _)| id as u32)
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
 /// The last segment of one log's chain: what the log is writing to now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogTail {

@@ -9,6 +9,7 @@ pub mod connection;
 pub mod error;
 pub mod metadata;
 pub mod replication;
+pub mod snapshots;
 pub mod upgrade;
 pub mod wire;
 

@@ -171,6 +171,53 @@ pub mod node_state {
 pub struct AliveNode {
     #[prost(message, optional, tag = "1")]
     pub generational_node_id: Option<GenerationalNodeId>,
+    #[prost(map = "uint32, message", tag = "3")]
+    pub partitions: std::collections::HashMap<u32, PartitionProcessorStatus>,
+}
+
+/// `restate.cluster.RunMode`
+pub mod run_mode {
+    pub const LEADER: i32 = 1;
+}
+
+/// `restate.common.Lsn`
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Lsn {
+    #[prost(uint64, tag = "1")]
+    pub value: u64,
+}
+
+/// `restate.cluster.PartitionProcessorStatus` (subset)
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct PartitionProcessorStatus {
+    #[prost(int32, tag = "3")]
+    pub effective_mode: i32,
+    #[prost(message, optional, tag = "6")]
+    pub last_applied_log_lsn: Option<Lsn>,
+    #[prost(message, optional, tag = "12")]
+    pub last_archived_log_lsn: Option<Lsn>,
+}
+
+/// `restate.cluster_ctrl.CreatePartitionSnapshotRequest`
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct CreatePartitionSnapshotRequest {
+    #[prost(uint32, tag = "1")]
+    pub partition_id: u32,
+    #[prost(uint64, optional, tag = "2")]
+    pub min_target_lsn: Option<u64>,
+    #[prost(bool, tag = "3")]
+    pub trim_log: bool,
+}
+
+/// `restate.cluster_ctrl.CreatePartitionSnapshotResponse`
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct CreatePartitionSnapshotResponse {
+    #[prost(string, tag = "1")]
+    pub snapshot_id: String,
+    #[prost(uint32, tag = "2")]
+    pub log_id: u32,
+    #[prost(uint64, tag = "3")]
+    pub min_applied_lsn: u64,
 }
 
 /// `restate.metadata_proxy_svc.GetRequest`
@@ -214,4 +261,6 @@ pub mod methods {
         "/restate.cluster_ctrl.ClusterCtrlSvc/SetClusterConfiguration";
     pub const GET_CLUSTER_STATE: &str = "/restate.cluster_ctrl.ClusterCtrlSvc/GetClusterState";
     pub const METADATA_GET: &str = "/restate.metadata_proxy_svc.MetadataProxySvc/Get";
+    pub const CREATE_PARTITION_SNAPSHOT: &str =
+        "/restate.cluster_ctrl.ClusterCtrlSvc/CreatePartitionSnapshot";
 }

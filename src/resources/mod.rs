@@ -2,3 +2,4 @@
 
 pub mod cluster_config;
 pub mod node;
+pub mod partition_snapshot;

@@ -520,6 +520,7 @@ mod tests {
                     binary_version: version.into(),
                 },
             }],
+            processors: Vec::new(),
         }
     }
 

@@ -2,4 +2,5 @@
 #![allow(dead_code)]
 
 pub mod restate;
+pub mod s3;
 pub mod terraform;

@@ -1,0 +1,187 @@
+//! Partition snapshots: `CreatePartitionSnapshot` for many partitions, a few at a time, retrying
+//! what may pass later (no leader yet, an export already running, admin not ready) until a
+//! deadline, and reporting every partition that failed. Never claims success for a failure:
+//! `restatectl snapshots create` exits 0 even when every partition fails.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tonic::Code;
+
+use super::connection::AdminClient;
+use super::error::Error;
+use super::wire::{self, methods};
+
+/// How many partitions are exported at once.
+pub const PARALLELISM: usize = 4;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotTaken {
+    pub partition_id: u32,
+    pub snapshot_id: String,
+    pub log_id: u32,
+    pub min_applied_lsn: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotFailure {
+    pub partition_id: u32,
+    pub reason: String,
+    /// The node has no snapshot repository (`[worker.snapshots]` unset).
+    pub not_configured: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SnapshotOutcome {
+    /// Ordered by partition id.
+    pub taken: Vec<SnapshotTaken>,
+    pub failed: Vec<SnapshotFailure>,
+}
+
+const NOT_CONFIGURED: &str = "repository is not configured";
+
+/// Errors worth another try before the deadline.
+fn retryable(e: &Error) -> bool {
+    if e.message_contains(NOT_CONFIGURED) {
+        return false;
+    }
+    match e {
+        Error::ClusterMismatch { .. } | Error::InvalidEndpoint { .. } | Error::Decode { .. } => {
+            false
+        }
+        _ => !matches!(
+            e.code(),
+            Some(
+                Code::InvalidArgument
+                    | Code::NotFound
+                    | Code::FailedPrecondition
+                    | Code::Unimplemented
+            )
+        ),
+    }
+}
+
+impl AdminClient {
+    /// One `CreatePartitionSnapshot` (with the client's failover and `UNAVAILABLE` retries).
+    pub async fn create_snapshot(
+        &self,
+        partition_id: u32,
+        trim_log: bool,
+    ) -> Result<SnapshotTaken, Error> {
+        let r: wire::CreatePartitionSnapshotResponse = self
+            .call(
+                methods::CREATE_PARTITION_SNAPSHOT,
+                wire::CreatePartitionSnapshotRequest {
+                    partition_id,
+                    min_target_lsn: None,
+                    trim_log,
+                },
+            )
+            .await?;
+        Ok(SnapshotTaken {
+            partition_id,
+            snapshot_id: r.snapshot_id,
+            log_id: r.log_id,
+            min_applied_lsn: r.min_applied_lsn,
+        })
+    }
+}
+
+/// Snapshots `partition_ids` (which must exist: the server panics on an unknown id).
+pub async fn create_snapshots(
+    client: Arc<AdminClient>,
+    partition_ids: &[u32],
+    trim_log: bool,
+    timeout: Duration,
+) -> SnapshotOutcome {
+    let deadline = Instant::now() + timeout;
+    let permits = Arc::new(Semaphore::new(PARALLELISM));
+    let mut tasks = JoinSet::new();
+    for &pid in partition_ids {
+        let (client, permits) = (client.clone(), permits.clone());
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let mut backoff = Duration::from_millis(250);
+            loop {
+                match client.create_snapshot(pid, trim_log).await {
+                    Ok(t) => return Ok(t),
+                    Err(e) if retryable(&e) && Instant::now() + backoff < deadline => {
+                        tracing::debug!("partition {pid}: {e}; retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(2));
+                    }
+                    Err(e) => {
+                        return Err(SnapshotFailure {
+                            partition_id: pid,
+                            not_configured: e.message_contains(NOT_CONFIGURED),
+                            reason: e.to_string(),
+                        })
+                    }
+                }
+            }
+        });
+    }
+    let mut out = SnapshotOutcome::default();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(Ok(t)) => out.taken.push(t),
+            Ok(Err(f)) => out.failed.push(f),
+            Err(e) => tracing::error!("snapshot task failed: {e}"),
+        }
+    }
+    // A task that died (it cannot, short of a panic) still must not count as a success.
+    for &pid in partition_ids {
+        let seen = out.taken.iter().any(|t| t.partition_id == pid)
+            || out.failed.iter().any(|f| f.partition_id == pid);
+        if !seen {
+            out.failed.push(SnapshotFailure {
+                partition_id: pid,
+                reason: "the snapshot task stopped unexpectedly".into(),
+                not_configured: false,
+            });
+        }
+    }
+    out.taken.sort_by_key(|t| t.partition_id);
+    out.failed.sort_by_key(|f| f.partition_id);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: Code, message: &str) -> Error {
+        Error::Status {
+            endpoint: "http://n1:5122".into(),
+            method: methods::CREATE_PARTITION_SNAPSHOT,
+            code,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn which_failures_are_retried() {
+        assert!(retryable(&status(
+            Code::Internal,
+            "Can not find a suitable node to take snapshot of partition 3"
+        )));
+        assert!(retryable(&status(
+            Code::Internal,
+            "A snapshot export is already in progress"
+        )));
+        assert!(retryable(&status(
+            Code::Unavailable,
+            "svc is not ready yet"
+        )));
+        assert!(!retryable(&status(
+            Code::Internal,
+            "SnapshotCreationFailed(\"Snapshot repository is not configured for partition 0\")"
+        )));
+        assert!(!retryable(&status(
+            Code::InvalidArgument,
+            "partition id out of range"
+        )));
+    }
+}

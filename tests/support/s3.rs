@@ -1,0 +1,138 @@
+//! A loopback S3 server (PyPI's moto, installed into `.tools/venv` by scripts/install-deps.sh) for
+//! snapshot repositories, with a plain-HTTP client to check what Restate wrote, independently of
+//! the provider.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::restate::{assert_private_network, free_port, project_root};
+
+pub const ACCESS_KEY: &str = "test-access-key";
+pub const SECRET_KEY: &str = "test-secret-key";
+pub const REGION: &str = "us-east-1";
+
+pub struct S3 {
+    pub port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl S3 {
+    /// Starts the server on a free loopback port and creates `bucket`.
+    pub fn start(bucket: &str) -> S3 {
+        assert_private_network();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let bin = project_root().join(".tools/venv/bin/moto_server");
+        assert!(bin.exists(), "{bin:?} missing: run scripts/install-deps.sh");
+        let log = std::fs::File::create(dir.path().join("moto.log")).expect("log");
+        let child = Command::new(bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start moto_server");
+        let s3 = S3 {
+            port,
+            child,
+            _dir: dir,
+        };
+        let started = Instant::now();
+        while request(port, "PUT", &format!("/{bucket}")).is_none_or(|(code, _)| code != 200) {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "moto did not start"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        s3
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Runs boto3 (an S3 client independent of Restate and of the provider) with `s3` bound.
+    fn boto3(&self, code: &str) -> std::process::Output {
+        let script = format!(
+            "import boto3, json, sys\ns3 = boto3.client('s3', endpoint_url='{}', region_name='{REGION}', \
+             aws_access_key_id='{ACCESS_KEY}', aws_secret_access_key='{SECRET_KEY}')\n{code}\n",
+            self.endpoint()
+        );
+        Command::new(project_root().join(".tools/venv/bin/python"))
+            .args(["-c", &script])
+            .output()
+            .expect("run boto3")
+    }
+
+    /// An object's body, None when it does not exist.
+    pub fn get(&self, bucket: &str, key: &str) -> Option<String> {
+        let out = self.boto3(&format!(
+            "try:\n    sys.stdout.write(s3.get_object(Bucket='{bucket}', Key='{key}')['Body'].read().decode())\n\
+             except s3.exceptions.NoSuchKey:\n    sys.exit(3)"
+        ));
+        match out.status.code() {
+            Some(0) => Some(String::from_utf8_lossy(&out.stdout).to_string()),
+            Some(3) => None,
+            _ => panic!(
+                "boto3 get_object failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        }
+    }
+
+    /// Keys under a prefix.
+    pub fn list(&self, bucket: &str, prefix: &str) -> Vec<String> {
+        let out = self.boto3(&format!(
+            "p = s3.get_paginator('list_objects_v2')\nfor page in p.paginate(Bucket='{bucket}', Prefix='{prefix}'):\n    \
+             for o in page.get('Contents', []):\n        print(o['Key'])"
+        ));
+        assert!(
+            out.status.success(),
+            "boto3 list failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The `[worker.snapshots]` lines for a node using this server.
+    pub fn snapshots_toml(&self, bucket: &str, prefix: &str) -> String {
+        format!(
+            "\n[worker.snapshots]\ndestination = \"s3://{bucket}/{prefix}\"\naws-endpoint-url = \"{}\"\naws-allow-http = true\naws-region = \"{REGION}\"\naws-access-key-id = \"{ACCESS_KEY}\"\naws-secret-access-key = \"{SECRET_KEY}\"\n",
+            self.endpoint()
+        )
+    }
+}
+
+impl Drop for S3 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.0 request on loopback: (status, body).
+pub fn request(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(
+        &format!("127.0.0.1:{port}").parse().ok()?,
+        Duration::from_millis(500),
+    )
+    .ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n\r\n"
+    )
+    .ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    let (head, body) = buf.split_once("\r\n\r\n")?;
+    let code = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((code, body.to_string()))
+}
