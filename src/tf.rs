@@ -57,6 +57,28 @@ pub fn check_duration(diags: &mut Diagnostics, value: &Value<String>, path: Attr
     }
 }
 
+/// Serde for an optional nested block (a list of at most one element) as `Value<T>`. Unlike
+/// `tf_provider::value::serde_as_vec`, it accepts a wholly unknown block, which Terraform sends
+/// for a `dynamic` block during validation.
+pub mod optional_block {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use tf_provider::value::Value;
+
+    pub fn serialize<T: Serialize, S: Serializer>(v: &Value<T>, s: S) -> Result<S::Ok, S::Error> {
+        tf_provider::value::serde_as_vec::serialize(v, s)
+    }
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Value<T>, D::Error> {
+        Ok(match Value::<Vec<Value<T>>>::deserialize(d)? {
+            Value::Value(list) => list.into_iter().next().unwrap_or(Value::Null),
+            Value::Null => Value::Null,
+            Value::Unknown => Value::Unknown,
+        })
+    }
+}
+
 /// The `timeouts { create = "10m" update = "10m" }` block.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Timeouts {

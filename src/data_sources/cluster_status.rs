@@ -144,7 +144,12 @@ fn logs(view: &LogsView) -> Vec<LogStatus> {
             log_id: l.log_id.into(),
             provider: l.provider.clone(),
             replication: l.replication.as_ref().map(Replication::canonical),
-            nodeset: l.nodeset.iter().map(|n| i64::from(*n)).collect(),
+            nodeset: {
+                // Sorted, so an unchanged nodeset never shows as a diff.
+                let mut ids: Vec<i64> = l.nodeset.iter().map(|n| i64::from(*n)).collect();
+                ids.sort_unstable();
+                ids
+            },
         })
         .collect()
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tf_provider::schema::{AttributeType, Block, Description, NestedBlock, Schema};
-use tf_provider::value::{self, Value, ValueEmpty};
+use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, DataSource, Diagnostics};
 
 use crate::config::{self, validate, ConfigError, NodeConfigSpec, RestateVersion, SnapshotSpec};
@@ -56,7 +56,7 @@ pub struct State {
     pub location: Value<String>,
     #[serde(default)]
     pub restate_version: Value<String>,
-    #[serde(default, with = "value::serde_as_vec")]
+    #[serde(default, with = "crate::tf::optional_block")]
     pub snapshots: Value<Snapshots>,
     #[serde(default)]
     pub base_config: Value<String>,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tf_provider::schema::{AttributeType, Block, Description, NestedBlock, Schema};
-use tf_provider::value::{self, Value, ValueEmpty};
+use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, Diagnostics, Resource};
 
 use crate::client::{
@@ -42,7 +42,7 @@ pub struct State {
     pub wait_for_logs: Value<bool>,
     #[serde(default)]
     pub skip_safety_checks: Value<bool>,
-    #[serde(default, with = "value::serde_as_vec")]
+    #[serde(default, with = "crate::tf::optional_block")]
     pub timeouts: Value<Timeouts>,
 }
 

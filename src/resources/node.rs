@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tf_provider::schema::{AttributeType, Block, Description, NestedBlock, Schema};
-use tf_provider::value::{self, Value, ValueEmpty};
+use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, Diagnostics, Resource};
 
 use crate::client::upgrade::{check_upgrade, BinaryVersion};
@@ -37,7 +37,7 @@ pub struct State {
     pub roles: Value<Vec<Value<String>>>,
     #[serde(default)]
     pub expected_version: Value<String>,
-    #[serde(default, with = "value::serde_as_vec")]
+    #[serde(default, with = "crate::tf::optional_block")]
     pub timeouts: Value<Timeouts>,
     #[serde(default)]
     pub node_id: Value<i64>,
@@ -138,6 +138,13 @@ fn ready(view: &ClusterView, want: &State) -> Result<(), String> {
         if reported_roles(node) != roles {
             return Err(describe(view, name));
         }
+    }
+    // A role still provisioning is not usable yet (a log server takes writes once read-write).
+    let has = |r: &str| node.record.has_role(r);
+    if (has("log-server") && node.record.log_server_storage_state == "provisioning")
+        || (has("worker") && node.record.worker_state == "provisioning")
+    {
+        return Err(describe(view, name));
     }
     if let Some(v) = known_str(&want.expected_version).and_then(BinaryVersion::parse) {
         let reported = BinaryVersion::parse(&node.record.binary_version);
@@ -545,6 +552,13 @@ mod tests {
         assert!(
             e.contains("no node named n3") && e.contains("its nodes: n2"),
             "{e}"
+        );
+        let mut provisioning = view(&["worker", "log-server"], true, "1.7.12");
+        provisioning.nodes[0].record.log_server_storage_state = "provisioning".into();
+        assert!(
+            ready(&provisioning, &want("n2", &["worker", "log-server"], None))
+                .unwrap_err()
+                .contains("log-server storage provisioning")
         );
         let dead = view(&["worker"], false, "1.7.12");
         assert!(ready(&dead, &want("n2", &["worker"], None))

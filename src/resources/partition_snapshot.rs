@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tf_provider::schema::{AttributeType, Block, Description, NestedBlock, Schema};
-use tf_provider::value::{self, Value, ValueEmpty};
+use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, Diagnostics, Resource};
 
 use crate::client::snapshots::{create_snapshots, SnapshotOutcome};
@@ -34,7 +34,7 @@ pub struct State {
     pub trim_log: Value<bool>,
     #[serde(default)]
     pub triggers: Value<BTreeMap<String, Value<String>>>,
-    #[serde(default, with = "value::serde_as_vec")]
+    #[serde(default, with = "crate::tf::optional_block")]
     pub timeouts: Value<Timeouts>,
     #[serde(default)]
     pub created_at: Value<String>,
