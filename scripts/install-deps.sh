@@ -20,6 +20,12 @@ fi
 
 "$root/scripts/install-restate.sh" 1.7.12
 
+# The demo's Restate service (TypeScript SDK), pinned by its package-lock.json.
+counter="$root/examples/single-to-multi-node/counter"
+if [[ ! -d $counter/node_modules/@restatedev/restate-sdk ]]; then
+  (cd "$counter" && npm ci --silent --no-audit --no-fund >&2)
+fi
+
 # Python tools go into a project-local virtualenv (.tools/venv), never the system's.
 venv="$root/.tools/venv"
 if [[ ! -x $venv/bin/python ]]; then

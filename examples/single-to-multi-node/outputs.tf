@@ -1,13 +1,13 @@
 output "cluster" {
-  # Only what a stage changes: leaders and LSNs move on their own and would make every plan show
-  # a diff (see data.restate_cluster_status.this.partitions for them).
+  # What each stage changes. Leaders, LSNs and nodesets move on their own after an apply (Restate
+  # rebalances and extends nodesets in the background), so they are left out: every plan would
+  # show them as a diff. The whole status is in data.restate_cluster_status.this.
   description = "What the cluster reports after this stage."
   value = {
-    name       = data.restate_cluster_status.this.cluster_name
-    config     = data.restate_cluster_status.this.config
-    nodes      = { for n in data.restate_cluster_status.this.nodes : n.name => "N${n.node_id} ${n.alive ? "alive" : "dead"} [${join(", ", n.roles)}] log-server ${n.log_server_storage_state}" }
-    logs       = { for l in data.restate_cluster_status.this.logs : tostring(l.log_id) => "${l.provider}${l.replication == null ? "" : " ${l.replication}"} nodeset [${join(", ", [for n in l.nodeset : "N${n}"])}]" }
-    partitions = { for p in data.restate_cluster_status.this.partitions : tostring(p.partition_id) => "leader ${p.leader_node_id == null ? "-" : "N${p.leader_node_id}"}, replicas [${join(", ", [for n in p.replica_set : "N${n}"])}], archived LSN ${p.archived_lsn == null ? "-" : p.archived_lsn}" }
+    name   = data.restate_cluster_status.this.cluster_name
+    config = data.restate_cluster_status.this.config
+    nodes  = { for n in data.restate_cluster_status.this.nodes : n.name => "N${n.node_id} [${join(", ", n.roles)}]" }
+    logs   = { for l in data.restate_cluster_status.this.logs : tostring(l.log_id) => "${l.provider}${l.replication == null ? "" : " ${l.replication}"}" }
   }
 }
 

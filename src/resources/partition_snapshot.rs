@@ -163,6 +163,7 @@ impl PartitionSnapshotResource {
         let timeout = tf::timeout_of(&planned.timeouts, |t| &t.create);
         let trim = planned.trim_log == Value::Value(true);
         let outcome = create_snapshots(client, &ids, trim, timeout).await;
+        self.shared.invalidate().await;
         if outcome.taken.is_empty()
             && !outcome.failed.is_empty()
             && outcome.failed.iter().all(|f| f.not_configured)

@@ -319,13 +319,7 @@ impl Node {
     }
 
     pub fn ctl_output(&self, args: &[&str]) -> std::process::Output {
-        Command::new(&binaries().ctl)
-            .args(args)
-            .env("RESTATECTL_ADDRESS", self.fabric_url())
-            .env("NO_COLOR", "1")
-            .env_remove("RUST_BACKTRACE")
-            .output()
-            .expect("run restatectl")
+        ctl_output_at(&self.fabric_url(), args)
     }
 
     /// A metadata key as restatectl decodes it (independent of the provider's decoder).
@@ -406,6 +400,29 @@ impl Drop for Node {
     }
 }
 
+/// `restatectl` against any node's fabric URL.
+pub fn ctl_output_at(url: &str, args: &[&str]) -> std::process::Output {
+    Command::new(&binaries().ctl)
+        .args(args)
+        .env("RESTATECTL_ADDRESS", url)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("run restatectl")
+}
+
+/// Like [`ctl_output_at`], returning stdout and panicking on failure.
+pub fn ctl_at(url: &str, args: &[&str]) -> String {
+    let out = ctl_output_at(url, args);
+    assert!(
+        out.status.success(),
+        "restatectl {args:?} at {url} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
 /// `restatectl config get`, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterConfigView {
@@ -417,7 +434,7 @@ pub struct ClusterConfigView {
 }
 
 impl ClusterConfigView {
-    fn parse(text: &str) -> Self {
+    pub fn parse(text: &str) -> Self {
         let field = |label: &str| {
             text.lines().find_map(|l| {
                 l.split_once(&format!("{label}: "))

@@ -15,8 +15,9 @@ pub const REGION: &str = "us-east-1";
 
 pub struct S3 {
     pub port: u16,
-    child: Child,
-    _dir: tempfile::TempDir,
+    /// The server, when this handle started it (not when it attached to one started elsewhere).
+    child: Option<Child>,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl S3 {
@@ -37,8 +38,8 @@ impl S3 {
             .expect("start moto_server");
         let s3 = S3 {
             port,
-            child,
-            _dir: dir,
+            child: Some(child),
+            _dir: Some(dir),
         };
         let started = Instant::now();
         while request(port, "PUT", &format!("/{bucket}")).is_none_or(|(code, _)| code != 200) {
@@ -49,6 +50,15 @@ impl S3 {
             std::thread::sleep(Duration::from_millis(200));
         }
         s3
+    }
+
+    /// A handle on a server started elsewhere (by the migration example's terraform_data).
+    pub fn attach(port: u16) -> S3 {
+        S3 {
+            port,
+            child: None,
+            _dir: None,
+        }
     }
 
     pub fn endpoint(&self) -> String {
@@ -112,8 +122,10 @@ impl S3 {
 
 impl Drop for S3 {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 

@@ -95,6 +95,36 @@ impl From<Output> for Run {
     }
 }
 
+fn copy_dir(from: &Path, to: &Path, skip: &[&str]) {
+    for entry in std::fs::read_dir(from).expect("read example dir").flatten() {
+        let name = entry.file_name();
+        if skip.iter().any(|s| name == *s)
+            || name.to_string_lossy().starts_with("terraform.tfstate")
+        {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_dir(&entry.path(), &target, skip);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// `terraform version` as (major, minor).
+pub fn terraform_version() -> (u32, u32) {
+    let out = Command::new(terraform_bin())
+        .args(["version", "-json"])
+        .output()
+        .expect("terraform version");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("version json");
+    let text = v["terraform_version"].as_str().unwrap_or("0.0").to_string();
+    let mut parts = text.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+}
+
 /// A provider block for the given endpoints.
 pub fn provider_block(endpoints: &[String], extra: &str) -> String {
     let list: Vec<String> = endpoints.iter().map(|e| format!("{e:?}")).collect();
@@ -114,6 +144,17 @@ impl Workspace {
             .expect("temp dir");
         let cli_config = write_cli_config(dir.path(), &provider_dir());
         Workspace { dir, cli_config }
+    }
+
+    /// A workspace holding a copy of an example directory (its files and `scripts/`).
+    pub fn from_example(example: &Path) -> Workspace {
+        let ws = Workspace::new();
+        copy_dir(
+            example,
+            ws.dir.path(),
+            &["node_modules", ".demo", ".terraform", "counter"],
+        );
+        ws
     }
 
     pub fn write(&self, main_tf: &str) {

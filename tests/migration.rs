@@ -1,0 +1,388 @@
+//! End to end: the single-node to multi-node migration, as `examples/single-to-multi-node` runs
+//! it, stage by stage with the real terraform binary. After each stage restatectl (and the S3 API)
+//! check, independently of the provider, what the guide says should hold; a plan is empty; and
+//! counters of a real Restate service are incremented through the ingress. At the end every
+//! counter holds exactly the increments acknowledged, and `terraform destroy` leaves nothing
+//! running.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+use support::restate::{
+    ctl_at, ctl_output_at, free_port, http_get, project_root, ClusterConfigView,
+};
+use support::s3::S3;
+use support::terraform::{terraform_version, Workspace};
+
+/// Ports of the example are its defaults plus this (keeps clear of anything on the defaults).
+const PORT_OFFSET: u16 = 30000;
+const KEYS: usize = 300;
+const CLUSTER: &str = "demo";
+const BUCKET: &str = "restate-snapshots";
+
+fn fabric(i: u16) -> String {
+    format!("http://127.0.0.1:{}", 5122 + PORT_OFFSET + i)
+}
+
+fn ingress_urls() -> String {
+    (0..3)
+        .map(|i| format!("http://127.0.0.1:{}", 8080 + PORT_OFFSET + i))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+struct Example {
+    ws: Workspace,
+    nodes_dir: PathBuf,
+}
+
+impl Example {
+    fn apply(&self, stage: u8) {
+        let run = self.run(&self.args("apply", stage, &["-auto-approve"]));
+        assert_eq!(run.code, 0, "stage {stage} failed:\n{}", run.text());
+    }
+
+    fn assert_plan_empty(&self, stage: u8) {
+        let run = self.run(&self.args("plan", stage, &["-detailed-exitcode"]));
+        assert_eq!(
+            run.code,
+            0,
+            "the plan after stage {stage} is not empty:\n{}",
+            run.text()
+        );
+    }
+
+    fn args(&self, cmd: &str, stage: u8, extra: &[&str]) -> Vec<String> {
+        let mut a = vec![cmd.to_string(), "-no-color".into(), "-input=false".into()];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        for (k, v) in [
+            ("stage", stage.to_string()),
+            (
+                "tools_dir",
+                project_root().join(".tools").display().to_string(),
+            ),
+            ("work_dir", self.nodes_dir.display().to_string()),
+            ("port_offset", PORT_OFFSET.to_string()),
+        ] {
+            a.push("-var".into());
+            a.push(format!("{k}={v}"));
+        }
+        a
+    }
+
+    fn run(&self, args: &[String]) -> support::terraform::Run {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.ws.run(&refs)
+    }
+
+    fn output(&self, name: &str) -> Value {
+        self.ws.output_json()[name]["value"].clone()
+    }
+}
+
+/// The Restate service the counters live in (`node service.js PORT`); stopped on drop.
+struct Service(Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn counter_dir() -> PathBuf {
+    project_root().join("examples/single-to-multi-node/counter")
+}
+
+fn client(args: &[&str]) -> String {
+    let out = Command::new("node")
+        .arg(counter_dir().join("client.js"))
+        .args(args)
+        .output()
+        .expect("run node client.js");
+    assert!(
+        out.status.success(),
+        "client.js {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// node name -> sorted roles, from restatectl's own decoding of the nodes configuration.
+fn ctl_nodes(url: &str) -> BTreeMap<String, Vec<String>> {
+    let nc: Value =
+        serde_json::from_str(&ctl_at(url, &["metadata", "get", "-k", "nodes_config"])).unwrap();
+    nc["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|pair| {
+            let n = &pair[1]["Node"];
+            let mut roles: Vec<String> = n["roles"]
+                .as_array()?
+                .iter()
+                .map(|r| r.as_str().unwrap().to_string())
+                .collect();
+            roles.sort();
+            Some((n["name"].as_str()?.to_string(), roles))
+        })
+        .collect()
+}
+
+fn fingerprint(url: &str) -> u64 {
+    let nc: Value =
+        serde_json::from_str(&ctl_at(url, &["metadata", "get", "-k", "nodes_config"])).unwrap();
+    nc["cluster_fingerprint"].as_u64().unwrap()
+}
+
+/// (kind, replication) of every log's tail segment, from restatectl.
+fn log_tails(url: &str) -> Vec<(String, Value)> {
+    let logs: Value =
+        serde_json::from_str(&ctl_at(url, &["metadata", "get", "-k", "bifrost_config"])).unwrap();
+    logs["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pair| {
+            let chain = pair[1]["chain"].as_array().unwrap();
+            let tail = chain.iter().max_by_key(|s| s[0].as_u64().unwrap()).unwrap();
+            let params: Value = tail[1]["params"]
+                .as_str()
+                .and_then(|p| serde_json::from_str(p).ok())
+                .unwrap_or(Value::Null);
+            (
+                tail[1]["kind"].as_str().unwrap().to_string(),
+                params["replication"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[track_caller]
+fn assert_config(url: &str, provider: &str, replication: Option<&str>) {
+    let c = ClusterConfigView::parse(&ctl_at(url, &["config", "get"]));
+    assert_eq!(c.log_provider, provider, "{c:?}");
+    assert_eq!(c.log_replication.as_deref(), replication, "{c:?}");
+    if let Some(r) = replication {
+        assert_eq!(c.partition_replication, r, "{c:?}");
+    }
+    assert_eq!(c.num_partitions, "4");
+}
+
+#[track_caller]
+fn assert_logs(url: &str, kind: &str, node_copies: Option<u64>) {
+    let tails = log_tails(url);
+    assert_eq!(tails.len(), 4, "{tails:?}");
+    for (k, r) in &tails {
+        assert_eq!(k, kind, "{tails:?}");
+        if let Some(n) = node_copies {
+            assert_eq!(r["node"].as_u64(), Some(n), "{tails:?}");
+        }
+    }
+}
+
+fn sorted(roles: &[&str]) -> Vec<String> {
+    let mut r: Vec<String> = roles.iter().map(|s| s.to_string()).collect();
+    r.sort();
+    r
+}
+
+/// Stops whatever the example started if the test ends early (the processes outlive terraform).
+struct StopLeftovers(PathBuf);
+
+impl Drop for StopLeftovers {
+    fn drop(&mut self) {
+        let files = [
+            "n1/restate.pid",
+            "n2/restate.pid",
+            "n3/restate.pid",
+            "s3/moto.pid",
+        ];
+        for f in files {
+            if let Ok(pid) = std::fs::read_to_string(self.0.join(f)) {
+                let _ = Command::new("kill")
+                    .args(["-9", "--", &format!("-{}", pid.trim())])
+                    .status();
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn pid_alive(pid_file: &Path) -> bool {
+    std::fs::read_to_string(pid_file)
+        .ok()
+        .and_then(|p| p.trim().parse::<u32>().ok())
+        .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
+}
+
+#[test]
+fn single_node_to_three_nodes_stage_by_stage_without_losing_data() {
+    support::restate::assert_private_network();
+    let (major, minor) = terraform_version();
+    assert!(
+        (major, minor) >= (1, 4),
+        "the migration example needs Terraform >= 1.4 (terraform_data); this terraform is {major}.{minor}"
+    );
+    support::restate::binaries();
+    let ex = Example {
+        ws: Workspace::from_example(&project_root().join("examples/single-to-multi-node")),
+        nodes_dir: tempfile::tempdir().unwrap().keep(),
+    };
+    let _leftovers = StopLeftovers(ex.nodes_dir.clone());
+    let n1 = fabric(0);
+    let s3 = S3::attach(9000 + PORT_OFFSET);
+    let ledger = ex.nodes_dir.join("ledger.json");
+    let ledger = ledger.to_str().unwrap();
+    let base_roles = ["worker", "admin", "metadata-server", "http-ingress"];
+    let all_roles = [
+        "worker",
+        "admin",
+        "metadata-server",
+        "http-ingress",
+        "log-server",
+    ];
+
+    // Stage 0: one node, provisioned on the local loglet, without the log-server role.
+    ex.apply(0);
+    assert_config(&n1, "local", None);
+    assert_logs(&n1, "local", None);
+    assert_eq!(
+        ctl_nodes(&n1),
+        BTreeMap::from([("n1".to_string(), sorted(&base_roles))])
+    );
+    ex.assert_plan_empty(0);
+
+    // The service, and the first increments, before the migration starts.
+    let port = free_port().to_string();
+    let _service = Service(
+        Command::new("node")
+            .arg("service.js")
+            .arg(&port)
+            .current_dir(counter_dir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the service"),
+    );
+    client(&[
+        "register",
+        &format!("http://127.0.0.1:{}", 9070 + PORT_OFFSET),
+        &format!("http://127.0.0.1:{port}"),
+    ]);
+    let keys = KEYS.to_string();
+    client(&["add", &ingress_urls(), ledger, &keys, "0"]);
+
+    for stage in 1..=6u8 {
+        let generation_before = ctl_at(&n1, &["nodes", "list"]);
+        ex.apply(stage);
+        match stage {
+            1 => {
+                // A snapshot repository; n1 restarted with it (a new generation), still local.
+                let toml = std::fs::read_to_string(ex.nodes_dir.join("n1/restate.toml")).unwrap();
+                assert!(
+                    toml.contains("[worker.snapshots]")
+                        && toml.contains("destination = \"s3://restate-snapshots/demo\""),
+                    "{toml}"
+                );
+                assert_ne!(
+                    ctl_at(&n1, &["nodes", "list"]),
+                    generation_before,
+                    "n1 was not restarted"
+                );
+                assert!(s3.list(BUCKET, "").is_empty());
+                assert_config(&n1, "local", None);
+            }
+            2 => {
+                assert_eq!(ctl_nodes(&n1)["n1"], sorted(&all_roles));
+                assert_config(&n1, "replicated", Some("{node: 1}"));
+                assert_logs(&n1, "replicated", Some(1));
+            }
+            3 => {
+                assert_eq!(ex.output("logs_replicated"), Value::Bool(true));
+                assert_logs(&n1, "replicated", Some(1));
+            }
+            4 => {
+                // Every partition's latest.json names the snapshot recorded in state.
+                let snapshots = ex.output("snapshots");
+                let snapshots = snapshots.as_object().unwrap();
+                assert_eq!(snapshots.len(), 4, "{snapshots:?}");
+                for (pid, id) in snapshots {
+                    let body = s3
+                        .get(BUCKET, &format!("{CLUSTER}/{pid}/latest.json"))
+                        .expect("latest.json");
+                    let latest: Value = serde_json::from_str(&body).unwrap();
+                    assert_eq!(&latest["snapshot_id"], id, "partition {pid}");
+                    assert_eq!(latest["cluster_name"], CLUSTER);
+                }
+            }
+            5 => {
+                let nodes = ctl_nodes(&n1);
+                assert_eq!(nodes.len(), 3, "{nodes:?}");
+                for name in ["n1", "n2", "n3"] {
+                    assert_eq!(nodes[name], sorted(&all_roles), "{name}");
+                }
+                // No node reports a cluster other than n1's.
+                let fp = fingerprint(&n1);
+                for i in 0..3u16 {
+                    let health = http_get(5122 + PORT_OFFSET + i, "/health").unwrap();
+                    let h: Value = serde_json::from_str(&health).unwrap();
+                    assert_eq!(h["cluster_name"], CLUSTER, "{health}");
+                    assert_eq!(
+                        fingerprint(&fabric(i)),
+                        fp,
+                        "node {} reports another cluster",
+                        i + 1
+                    );
+                }
+            }
+            6 => {
+                assert_config(&n1, "replicated", Some("{node: 2}"));
+                assert_logs(&n1, "replicated", Some(2));
+                assert_eq!(ctl_nodes(&n1).len(), 3);
+            }
+            _ => unreachable!(),
+        }
+        ex.assert_plan_empty(stage);
+        client(&["add", &ingress_urls(), ledger, &keys, &stage.to_string()]);
+    }
+
+    // Nothing lost: every counter holds exactly the increments acknowledged (7 rounds).
+    let verdict = client(&["verify", &ingress_urls(), ledger]);
+    assert!(
+        verdict.contains(&format!(
+            "all {KEYS} counters hold exactly the {} acknowledged increments",
+            KEYS * 7
+        )),
+        "{verdict}"
+    );
+
+    // Destroy stops every node and the S3 server.
+    let run = ex.run(&ex.args("destroy", 6, &["-auto-approve"]));
+    assert_eq!(run.code, 0, "{}", run.text());
+    for name in ["n1", "n2", "n3"] {
+        assert!(
+            !pid_alive(&ex.nodes_dir.join(format!("{name}/restate.pid"))),
+            "{name} still runs"
+        );
+    }
+    for i in 0..3u16 {
+        assert!(
+            http_get(5122 + PORT_OFFSET + i, "/health").is_none(),
+            "a node still answers on {}",
+            fabric(i)
+        );
+        assert!(!ctl_output_at(&fabric(i), &["nodes", "list"])
+            .status
+            .success());
+    }
+    assert!(
+        !pid_alive(&ex.nodes_dir.join("s3/moto.pid")),
+        "the S3 server still runs"
+    );
+}
