@@ -349,6 +349,36 @@ fn provider_settings_guard_and_failover() {
     assert_eq!(node.cluster_config().log_provider, "replicated");
     ws.assert_plan_empty();
 
+    // Settings from the environment when the provider block has none.
+    let bare = format!(
+        "terraform {{\n  required_providers {{\n    restate = {{ source = \"{}\" }}\n  }}\n}}\n\n{body}",
+        support::terraform::PROVIDER_SOURCE.trim_start_matches("registry.terraform.io/")
+    );
+    ws.write(&bare);
+    let dead = format!("http://127.0.0.1:{}", support::restate::free_port());
+    let endpoints = format!("{dead},{}", node.fabric_url());
+    let run = ws.run_with_env(
+        &["plan", "-no-color", "-detailed-exitcode"],
+        &[
+            ("RESTATE_ENDPOINTS", &endpoints),
+            ("RESTATE_CLUSTER_NAME", "not-guarded"),
+        ],
+    );
+    assert!(
+        run.flat()
+            .contains("belongs to cluster \"guarded\", not \"not-guarded\""),
+        "{}",
+        run.text()
+    );
+    let run = ws.run_with_env(
+        &["plan", "-no-color", "-detailed-exitcode"],
+        &[
+            ("RESTATE_ENDPOINTS", &endpoints),
+            ("RESTATE_CLUSTER_NAME", "guarded"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.text());
+
     // Only dead endpoints: the error names each endpoint and the gRPC status.
     let dead2 = format!("http://127.0.0.1:{}", support::restate::free_port());
     ws.write(&format!(

@@ -46,6 +46,48 @@ impl Example {
         assert_eq!(run.code, 0, "stage {stage} failed:\n{}", run.text());
     }
 
+    /// The managed resources a plan for `stage` would change, as "action address" lines.
+    fn planned_changes(&self, stage: u8) -> Vec<String> {
+        let plan_file = self.ws.dir.path().join("stage.tfplan");
+        let out = format!("-out={}", plan_file.display());
+        let run = self.run(&self.args("plan", stage, &[&out]));
+        assert_eq!(
+            run.code,
+            0,
+            "plan for stage {stage} failed:\n{}",
+            run.text()
+        );
+        let shown = self
+            .ws
+            .run(&["show", "-json", plan_file.to_str().unwrap()])
+            .ok();
+        let plan: Value = serde_json::from_str(&shown.stdout).unwrap();
+        let mut changes: Vec<String> = plan["resource_changes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["mode"] == "managed")
+            .filter_map(|c| {
+                let actions: Vec<&str> = c["change"]["actions"]
+                    .as_array()?
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect();
+                let action = match actions.as_slice() {
+                    ["no-op"] => return None,
+                    ["create"] => "create",
+                    ["update"] => "update",
+                    ["delete", "create"] | ["create", "delete"] => "replace",
+                    ["delete"] => "delete",
+                    _ => "other",
+                };
+                Some(format!("{action} {}", c["address"].as_str()?))
+            })
+            .collect();
+        changes.sort();
+        changes
+    }
+
     fn assert_plan_empty(&self, stage: u8) {
         let run = self.run(&self.args("plan", stage, &["-detailed-exitcode"]));
         assert_eq!(
@@ -248,7 +290,28 @@ fn single_node_to_three_nodes_stage_by_stage_without_losing_data() {
         "log-server",
     ];
 
+    // What each stage's plan changes: that step of the guide, and nothing else.
+    let expected: [&[&str]; 7] = [
+        &["create restate_node.n1", "create terraform_data.n1"],
+        &["create terraform_data.s3[0]", "replace terraform_data.n1"],
+        &[
+            "create restate_cluster_config.this[0]",
+            "replace terraform_data.n1",
+            "update restate_node.n1",
+        ],
+        &[],
+        &["create restate_partition_snapshot.before_scale_out[0]"],
+        &[
+            "create restate_node.joiner[\"n2\"]",
+            "create restate_node.joiner[\"n3\"]",
+            "create terraform_data.joiner[\"n2\"]",
+            "create terraform_data.joiner[\"n3\"]",
+        ],
+        &["update restate_cluster_config.this[0]"],
+    ];
+
     // Stage 0: one node, provisioned on the local loglet, without the log-server role.
+    assert_eq!(ex.planned_changes(0), expected[0]);
     ex.apply(0);
     assert_config(&n1, "local", None);
     assert_logs(&n1, "local", None);
@@ -280,6 +343,11 @@ fn single_node_to_three_nodes_stage_by_stage_without_losing_data() {
 
     for stage in 1..=6u8 {
         let generation_before = ctl_at(&n1, &["nodes", "list"]);
+        assert_eq!(
+            ex.planned_changes(stage),
+            expected[stage as usize],
+            "stage {stage}"
+        );
         ex.apply(stage);
         match stage {
             1 => {

@@ -161,6 +161,15 @@ impl Workspace {
         std::fs::write(self.dir.path().join("main.tf"), main_tf).expect("write main.tf");
     }
 
+    /// A command with extra environment variables (provider settings from the environment).
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut c = self.command(args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().expect("run terraform").into()
+    }
+
     pub fn run(&self, args: &[&str]) -> Run {
         self.command(args)
             .output()
