@@ -58,6 +58,21 @@ impl Shared {
         }
     }
 
+    /// The client and what the node it reached says about itself (`GetIdent`), or None after
+    /// reporting why not.
+    pub async fn connect(
+        &self,
+        diags: &mut Diagnostics,
+    ) -> Option<(Arc<AdminClient>, client::Ident)> {
+        let client = self.client(diags)?;
+        let ident = tf::ok_or_report(
+            diags,
+            "Cannot reach the Restate cluster",
+            client.ident().await,
+        )?;
+        Some((client, ident))
+    }
+
     /// The client when it is usable; for plan-time checks that are skipped otherwise.
     pub fn client_if_known(&self) -> Option<Arc<AdminClient>> {
         match &*self.client.read().unwrap_or_else(|p| p.into_inner()) {

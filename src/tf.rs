@@ -114,7 +114,7 @@ pub fn timeouts_block(operations: &[&str]) -> Block {
 }
 
 /// The timeout for one operation, from an optional `timeouts` block.
-pub fn timeout_of(block: &Value<Timeouts>, pick: fn(&Timeouts) -> &Value<String>) -> Duration {
+pub fn timeout_of<T>(block: &Value<T>, pick: fn(&T) -> &Value<String>) -> Duration {
     match block {
         Value::Value(t) => match pick(t) {
             Value::Value(s) => parse_duration(s).unwrap_or(DEFAULT_TIMEOUT),
@@ -137,6 +137,22 @@ pub fn client_error(diags: &mut Diagnostics, summary: &str, err: &client::Error)
         _ => "",
     };
     diags.root_error(summary.to_string(), format!("{err}{hint}"));
+}
+
+/// The value, or None after reporting the client error as a diagnostic.
+pub fn ok_or_report<T>(
+    diags: &mut Diagnostics,
+    summary: &str,
+    result: Result<T, client::Error>,
+) -> Option<T> {
+    result.map_err(|e| client_error(diags, summary, &e)).ok()
+}
+
+/// Checks the durations of a `timeouts` block.
+pub fn check_timeouts(diags: &mut Diagnostics, operations: &[(&'static str, &Value<String>)]) {
+    for (op, v) in operations {
+        check_duration(diags, v, AttributePath::new("timeouts").attribute(*op));
+    }
 }
 
 /// `Value<String>` as `Option<&str>` when known and set.

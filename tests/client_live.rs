@@ -5,18 +5,10 @@ mod support;
 
 use std::time::Duration;
 
-use support::restate::{Node, NodeSpec};
+use support::restate::{Node, NodeSpec, ALL_ROLES};
 use terraform_provider_restate::client::{
     AdminClient, ClientSettings, ProvisionRequest, Provisioned,
 };
-
-const ALL_ROLES: &[&str] = &[
-    "worker",
-    "admin",
-    "metadata-server",
-    "log-server",
-    "http-ingress",
-];
 
 fn client(node: &Node) -> AdminClient {
     AdminClient::new(ClientSettings {
@@ -108,8 +100,7 @@ fn a_restarted_node_is_seen_alive_with_its_new_roles() {
     let mut spec = NodeSpec::new("n1", "restart", &["worker", "admin", "metadata-server"]);
     spec.log_provider = Some("local".into());
     let mut node = Node::start(spec);
-    node.ctl(&["provision", "--log-provider", "local", "--yes"]);
-    node.wait_alive(Duration::from_secs(60));
+    node.provision("local");
     node.restart_with(|s| s.roles.push("log-server".into()));
     node.wait_log_server_read_write(Duration::from_secs(60));
     let c = client(&node);
@@ -131,8 +122,7 @@ fn capture_fixtures() {
     );
     spec.log_provider = Some("local".into());
     let mut node = Node::start(spec);
-    node.ctl(&["provision", "--log-provider", "local", "--yes"]);
-    node.wait_alive(Duration::from_secs(60));
+    node.provision("local");
     // Logs appear as their partitions start; capture once all of them exist.
     let started = std::time::Instant::now();
     while node.log_tails().len() < 4 {
@@ -188,15 +178,7 @@ fn capture_fixtures() {
 #[test]
 fn concurrent_reads_share_one_cluster_view() {
     let mut node = Node::start(NodeSpec::new("n1", "shared", ALL_ROLES));
-    node.ctl(&[
-        "provision",
-        "--log-provider",
-        "replicated",
-        "--log-replication",
-        "1",
-        "--yes",
-    ]);
-    node.wait_alive(Duration::from_secs(60));
+    node.provision("replicated");
     node.wait_log_server_read_write(Duration::from_secs(60));
     let client = std::sync::Arc::new(client(&node));
     let shared = std::sync::Arc::new(terraform_provider_restate::provider::Shared::with_client(

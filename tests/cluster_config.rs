@@ -5,16 +5,9 @@ mod support;
 
 use std::time::Duration;
 
-use support::restate::{Node, NodeSpec};
+use support::restate::{Node, NodeSpec, ALL_ROLES};
 use support::terraform::{provider_block, Workspace};
 
-const ALL_ROLES: &[&str] = &[
-    "worker",
-    "admin",
-    "metadata-server",
-    "log-server",
-    "http-ingress",
-];
 const NO_LOG_SERVER: &[&str] = &["worker", "admin", "metadata-server", "http-ingress"];
 
 fn config_tf(node: &Node, body: &str) -> String {
@@ -47,8 +40,7 @@ fn local_single_node(cluster: &str) -> Node {
     let mut spec = NodeSpec::new("n1", cluster, NO_LOG_SERVER);
     spec.log_provider = Some("local".into());
     let mut node = Node::start(spec);
-    node.ctl(&["provision", "--log-provider", "local", "--yes"]);
-    node.wait_alive(Duration::from_secs(60));
+    node.provision("local");
     let c = node.cluster_config();
     assert_eq!(c.log_provider, "local", "{c:?}");
     node

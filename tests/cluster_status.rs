@@ -8,16 +8,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::restate::{Node, NodeSpec};
+use support::restate::{Node, NodeSpec, ALL_ROLES};
 use support::terraform::{provider_block, Workspace};
-
-const ALL_ROLES: &[&str] = &[
-    "worker",
-    "admin",
-    "metadata-server",
-    "log-server",
-    "http-ingress",
-];
 
 fn status_tf(node: &Node) -> String {
     format!(
@@ -237,15 +229,7 @@ fn an_unprovisioned_node_reads_as_not_provisioned() {
 #[test]
 fn one_node_matches_restatectl() {
     let mut node = Node::start(NodeSpec::new("n1", "one", ALL_ROLES));
-    node.ctl(&[
-        "provision",
-        "--log-provider",
-        "replicated",
-        "--log-replication",
-        "1",
-        "--yes",
-    ]);
-    node.wait_alive(Duration::from_secs(60));
+    node.provision("replicated");
     let ws = Workspace::new();
     ws.write(&status_tf(&node));
     compare_settled(&node, &ws);
@@ -254,15 +238,7 @@ fn one_node_matches_restatectl() {
 #[test]
 fn three_nodes_match_restatectl() {
     let mut n1 = Node::start(NodeSpec::new("n1", "three", ALL_ROLES));
-    n1.ctl(&[
-        "provision",
-        "--log-provider",
-        "replicated",
-        "--log-replication",
-        "1",
-        "--yes",
-    ]);
-    n1.wait_alive(Duration::from_secs(60));
+    n1.provision("replicated");
     let others: Vec<Node> = ["n2", "n3"]
         .iter()
         .map(|name| {

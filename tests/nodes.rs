@@ -7,16 +7,8 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use support::restate::{Node, NodeSpec};
+use support::restate::{Node, NodeSpec, ALL_ROLES};
 use support::terraform::{provider_block, Workspace};
-
-const ALL_ROLES: &[&str] = &[
-    "worker",
-    "admin",
-    "metadata-server",
-    "log-server",
-    "http-ingress",
-];
 
 fn hcl_list(items: &[&str]) -> String {
     let q: Vec<String> = items.iter().map(|s| format!("{s:?}")).collect();
@@ -103,15 +95,7 @@ fn state_roles(v: &serde_json::Value) -> Vec<String> {
 
 fn provisioned_n1(cluster: &str) -> Node {
     let mut n1 = Node::start(NodeSpec::new("n1", cluster, ALL_ROLES));
-    n1.ctl(&[
-        "provision",
-        "--log-provider",
-        "replicated",
-        "--log-replication",
-        "1",
-        "--yes",
-    ]);
-    n1.wait_alive(Duration::from_secs(60));
+    n1.provision("replicated");
     n1
 }
 

@@ -5,32 +5,17 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::restate::{Node, NodeSpec};
+use support::restate::{Node, NodeSpec, ALL_ROLES};
 use support::s3::S3;
 use support::terraform::{provider_block, Workspace};
 
-const ALL_ROLES: &[&str] = &[
-    "worker",
-    "admin",
-    "metadata-server",
-    "log-server",
-    "http-ingress",
-];
 const BUCKET: &str = "snapshots";
 
 fn node_with_repository(s3: &S3, cluster: &str, prefix: &str) -> Node {
     let mut spec = NodeSpec::new("n1", cluster, ALL_ROLES);
     spec.extra_toml = s3.snapshots_toml(BUCKET, prefix);
     let mut node = Node::start(spec);
-    node.ctl(&[
-        "provision",
-        "--log-provider",
-        "replicated",
-        "--log-replication",
-        "1",
-        "--yes",
-    ]);
-    node.wait_alive(Duration::from_secs(60));
+    node.provision("replicated");
     node
 }
 
@@ -150,15 +135,7 @@ fn snapshots_every_partition_a_subset_and_again_on_a_trigger_change() {
 #[test]
 fn a_node_without_a_repository_gives_one_clear_error_and_no_state() {
     let mut node = Node::start(NodeSpec::new("n1", "norepo", ALL_ROLES));
-    node.ctl(&[
-        "provision",
-        "--log-provider",
-        "replicated",
-        "--log-replication",
-        "1",
-        "--yes",
-    ]);
-    node.wait_alive(Duration::from_secs(60));
+    node.provision("replicated");
     let ws = Workspace::new();
     ws.write(&format!(
         "{}resource \"restate_partition_snapshot\" \"s\" {{}}\n",

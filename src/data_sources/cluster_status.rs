@@ -241,14 +241,7 @@ impl DataSource for ClusterStatusDataSource {
         _config: State,
         _meta: ValueEmpty,
     ) -> Option<State> {
-        let client = self.shared.client(diags)?;
-        let ident = match client.ident().await {
-            Ok(i) => i,
-            Err(e) => {
-                tf::client_error(diags, "Cannot reach the Restate cluster", &e);
-                return None;
-            }
-        };
+        let (client, ident) = self.shared.connect(diags).await?;
         let mut state = State {
             cluster_name: Value::Value(ident.cluster_name.clone()),
             provisioned: Value::Value(ident.provisioned),

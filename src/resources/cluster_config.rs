@@ -118,16 +118,7 @@ fn validate_config(diags: &mut Diagnostics, c: &State) -> bool {
         }
     }
     if let Value::Value(t) = &c.timeouts {
-        tf::check_duration(
-            diags,
-            &t.create,
-            AttributePath::new("timeouts").attribute("create"),
-        );
-        tf::check_duration(
-            diags,
-            &t.update,
-            AttributePath::new("timeouts").attribute("update"),
-        );
+        tf::check_timeouts(diags, &[("create", &t.create), ("update", &t.update)]);
     }
     diags.errors.len() == before
 }
@@ -260,14 +251,7 @@ impl ClusterConfigResource {
         timeout: Duration,
         may_provision: bool,
     ) -> Option<State> {
-        let client = self.shared.client(diags)?;
-        let ident = match client.ident().await {
-            Ok(i) => i,
-            Err(e) => {
-                tf::client_error(diags, "Cannot reach the Restate cluster", &e);
-                return None;
-            }
-        };
+        let (client, ident) = self.shared.connect(diags).await?;
         if !ident.provisioned {
             if !(may_provision && planned.provision == Value::Value(true)) {
                 diags.error(
@@ -393,14 +377,7 @@ impl Resource for ClusterConfigResource {
         private_state: ValueEmpty,
         _meta: ValueEmpty,
     ) -> Option<(State, ValueEmpty)> {
-        let client = self.shared.client(diags)?;
-        let ident = match client.ident().await {
-            Ok(i) => i,
-            Err(e) => {
-                tf::client_error(diags, "Cannot read the Restate cluster", &e);
-                return None;
-            }
-        };
+        let (client, ident) = self.shared.connect(diags).await?;
         if let Some(id) = known_str(&state.id) {
             if id != ident.cluster_name {
                 diags.root_error(
@@ -414,13 +391,11 @@ impl Resource for ClusterConfigResource {
                 return None;
             }
         }
-        let config = match client.cluster_config().await {
-            Ok(c) => c,
-            Err(e) => {
-                tf::client_error(diags, "Reading the cluster configuration failed", &e);
-                return None;
-            }
-        };
+        let config = tf::ok_or_report(
+            diags,
+            "Reading the cluster configuration failed",
+            client.cluster_config().await,
+        )?;
         let mut state = state;
         absorb(&mut state, &ident.cluster_name, &config);
         Some((state, private_state))

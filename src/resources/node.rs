@@ -198,13 +198,12 @@ fn check_config(diags: &mut Diagnostics, c: &State) {
         }
     }
     if let Value::Value(t) = &c.timeouts {
-        for (op, v) in [
+        let ops = [
             ("create", &t.create),
             ("update", &t.update),
             ("delete", &t.delete),
-        ] {
-            tf::check_duration(diags, v, AttributePath::new("timeouts").attribute(op));
-        }
+        ];
+        tf::check_timeouts(diags, &ops);
     }
 }
 
@@ -293,15 +292,6 @@ impl NodeResource {
     }
 }
 
-fn timeout(state: &State, pick: fn(&Timeouts) -> &Value<String>) -> Duration {
-    match &state.timeouts {
-        Value::Value(t) => known_str(pick(t))
-            .and_then(|s| tf::parse_duration(s).ok())
-            .unwrap_or(tf::DEFAULT_TIMEOUT),
-        _ => tf::DEFAULT_TIMEOUT,
-    }
-}
-
 #[async_trait]
 impl Resource for NodeResource {
     type State<'a> = State;
@@ -355,13 +345,11 @@ impl Resource for NodeResource {
         _meta: ValueEmpty,
     ) -> Option<(State, ValueEmpty)> {
         let client = self.shared.client(diags)?;
-        let view = match self.shared.cluster_view(&client, false).await {
-            Ok(v) => v,
-            Err(e) => {
-                tf::client_error(diags, "Reading the cluster failed", &e);
-                return None;
-            }
-        };
+        let view = tf::ok_or_report(
+            diags,
+            "Reading the cluster failed",
+            self.shared.cluster_view(&client, false).await,
+        )?;
         let name = known_str(&state.name)
             .or(known_str(&state.id))
             .unwrap_or_default()
@@ -440,7 +428,7 @@ impl Resource for NodeResource {
         private: ValueEmpty,
         _meta: ValueEmpty,
     ) -> Option<(State, ValueEmpty)> {
-        let t = timeout(&planned, |t| &t.create);
+        let t = tf::timeout_of(&planned.timeouts, |t: &Timeouts| &t.create);
         Some((self.wait(diags, planned, t).await?, private))
     }
 
@@ -453,7 +441,7 @@ impl Resource for NodeResource {
         private: ValueEmpty,
         _meta: ValueEmpty,
     ) -> Option<(State, ValueEmpty)> {
-        let t = timeout(&planned, |t| &t.update);
+        let t = tf::timeout_of(&planned.timeouts, |t: &Timeouts| &t.update);
         Some((self.wait(diags, planned, t).await?, private))
     }
 

@@ -71,16 +71,7 @@ fn check_config(diags: &mut Diagnostics, c: &State) {
         }
     }
     if let Value::Value(t) = &c.timeouts {
-        tf::check_duration(
-            diags,
-            &t.create,
-            AttributePath::new("timeouts").attribute("create"),
-        );
-        tf::check_duration(
-            diags,
-            &t.update,
-            AttributePath::new("timeouts").attribute("update"),
-        );
+        tf::check_timeouts(diags, &[("create", &t.create), ("update", &t.update)]);
     }
 }
 
@@ -143,13 +134,11 @@ fn snapshots_state(outcome: &SnapshotOutcome) -> Vec<Snapshot> {
 impl PartitionSnapshotResource {
     async fn take(&self, diags: &mut Diagnostics, planned: State) -> Option<State> {
         let client: Arc<AdminClient> = self.shared.client(diags)?;
-        let table = match client.partition_ids().await {
-            Ok(t) => t,
-            Err(e) => {
-                tf::client_error(diags, "Reading the partition table failed", &e);
-                return None;
-            }
-        };
+        let table = tf::ok_or_report(
+            diags,
+            "Reading the partition table failed",
+            client.partition_ids().await,
+        )?;
         let ids: Vec<u32> = match configured_ids(&planned.partition_ids) {
             Some(wanted) => {
                 if let Some((summary, detail)) = unknown_ids(&wanted, &table) {

@@ -11,6 +11,15 @@ use std::time::{Duration, Instant};
 
 pub const RESTATE_VERSION: &str = "1.7.12";
 
+/// Every role a 1.7 node can have.
+pub const ALL_ROLES: &[&str] = &[
+    "worker",
+    "admin",
+    "metadata-server",
+    "log-server",
+    "http-ingress",
+];
+
 pub struct Binaries {
     pub server: PathBuf,
     pub ctl: PathBuf,
@@ -262,6 +271,18 @@ impl Node {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// Provisions the cluster with restatectl (`local`, or `replicated` with one copy) and waits
+    /// until the node is alive.
+    pub fn provision(&mut self, log_provider: &str) {
+        let mut args = vec!["provision", "--log-provider", log_provider];
+        if log_provider == "replicated" {
+            args.extend(["--log-replication", "1"]);
+        }
+        args.push("--yes");
+        self.ctl(&args);
+        self.wait_alive(Duration::from_secs(60));
     }
 
     /// Waits until the node's own `/health` reports `status` = "Alive".
