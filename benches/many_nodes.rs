@@ -75,7 +75,9 @@ fn main() {
             let tasks: Vec<_> = (0..n)
                 .map(|_| {
                     let (shared, client) = (shared.clone(), client.clone());
-                    tokio::spawn(async move { shared.cluster_view(&client, false).await.map(|_| ()) })
+                    tokio::spawn(
+                        async move { shared.cluster_view(&client, false).await.map(|_| ()) },
+                    )
                 })
                 .collect();
             for task in tasks {
