@@ -90,7 +90,7 @@ import json, sys
 state = json.load(sys.stdin)
 res = state["values"]["root_module"]["resources"]
 s = next(r["values"] for r in res if r["address"] == "data.restate_cluster_status.this")
-c = s["config"] or {}
+c = {k: ("-" if v is None else v) for k, v in (s["config"] or {}).items()}
 print("   config: log provider {log_provider}, log replication {log_replication}, partition replication "
       "{partition_replication}, {num_partitions} partitions".format(**c) if c else "   not provisioned")
 for n in s["nodes"]:

@@ -349,3 +349,43 @@ fn plan_time_errors_name_the_attribute() {
         ws.plan().failed_with(&needles);
     }
 }
+
+/// A node removed from the cluster is removed from state on refresh (and a plan creates it again).
+#[test]
+fn a_node_removed_from_the_cluster_leaves_the_state() {
+    let n1 = provisioned_n1("gone");
+    let mut spec = NodeSpec::new("n2", "gone", &["worker"]);
+    spec.metadata_addresses = vec![n1.fabric_url()];
+    let mut n2 = Node::start(spec);
+    let ws = Workspace::new();
+    ws.write(&format!(
+        "{}resource \"restate_node\" \"n2\" {{\n  name  = \"n2\"\n  roles = [\"worker\"]\n  timeouts {{\n    create = \"1m\"\n  }}\n}}\n",
+        provider_block(&[n1.fabric_url()], "")
+    ));
+    ws.apply().ok();
+    let id = ctl_nodes(&n1)["n2"].0;
+
+    // Take n2 out of the cluster the way an operator does: stop it, then `restatectl nodes remove`.
+    n2.stop();
+    let started = std::time::Instant::now();
+    loop {
+        let out = n1.ctl_output(&["nodes", "remove", "--nodes", &id.to_string(), "--yes"]);
+        if out.status.success() && !ctl_nodes(&n1).contains_key("n2") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "restatectl nodes remove did not remove n2: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.text());
+    assert!(plan.flat().contains("# restate_node.n2 will be created"), "{}", plan.text());
+    ws.run(&["apply", "-refresh-only", "-auto-approve", "-no-color"]).ok();
+    let list = ws.run(&["state", "list"]);
+    assert!(!list.stdout.contains("restate_node.n2"), "{}", list.text());
+}
