@@ -379,3 +379,24 @@ fn provider_settings_guard_and_failover() {
     ));
     ws.plan().failed_with(&[&dead2, "UNAVAILABLE"]);
 }
+
+/// Provider settings that come from another resource are unknown at plan time: the plan defers
+/// its cluster checks and the apply connects once they are known.
+#[test]
+fn endpoints_from_another_resource_are_used_once_known() {
+    let node = Node::start(NodeSpec::new("n1", "lazy", ALL_ROLES));
+    let ws = Workspace::new();
+    ws.write(&format!(
+        "terraform {{\n  required_providers {{\n    restate = {{ source = \"{}\" }}\n  }}\n}}\n\n\
+         resource \"terraform_data\" \"endpoint\" {{\n  input = \"{}\"\n}}\n\n\
+         provider \"restate\" {{\n  endpoints = [terraform_data.endpoint.output]\n}}\n\n\
+         resource \"restate_cluster_config\" \"this\" {{\n  provision = true\n  num_partitions = 2\n  log_provider = \"replicated\"\n}}\n",
+        support::terraform::PROVIDER_SOURCE.trim_start_matches("registry.terraform.io/"),
+        node.fabric_url()
+    ));
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.text());
+    ws.apply().ok();
+    assert_eq!(node.cluster_config().log_provider, "replicated");
+    ws.assert_plan_empty();
+}

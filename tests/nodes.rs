@@ -384,8 +384,13 @@ fn a_node_removed_from_the_cluster_leaves_the_state() {
 
     let plan = ws.plan();
     assert_eq!(plan.code, 2, "{}", plan.text());
-    assert!(plan.flat().contains("# restate_node.n2 will be created"), "{}", plan.text());
-    ws.run(&["apply", "-refresh-only", "-auto-approve", "-no-color"]).ok();
+    assert!(
+        plan.flat().contains("# restate_node.n2 will be created"),
+        "{}",
+        plan.text()
+    );
+    ws.run(&["apply", "-refresh-only", "-auto-approve", "-no-color"])
+        .ok();
     let list = ws.run(&["state", "list"]);
     assert!(!list.stdout.contains("restate_node.n2"), "{}", list.text());
 }
