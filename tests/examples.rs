@@ -67,3 +67,91 @@ fn the_demo_refuses_terraform_older_than_1_4() {
         "{stderr}"
     );
 }
+
+/// Every process below `pid`, deepest first.
+fn descendants(pid: u32) -> Vec<u32> {
+    let out = Command::new("pgrep")
+        .args(["-P", &pid.to_string()])
+        .output()
+        .expect("pgrep");
+    let mut all = Vec::new();
+    for child in String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+    {
+        all.extend(descendants(child));
+        all.push(child);
+    }
+    all
+}
+
+/// Processes whose command line matches `pattern` (pgrep -f), excluding zombies.
+fn running(pattern: &str) -> Vec<String> {
+    let out = Command::new("pgrep")
+        .args(["-af", pattern])
+        .output()
+        .expect("pgrep");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.contains("<defunct>") && !l.contains("pgrep"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Ctrl-C in the middle of the demo stops every process it started: nodes, S3 server, service.
+#[test]
+fn the_demo_stops_everything_on_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    support::restate::assert_private_network();
+    let mut demo = Command::new(project_root().join("scripts/demo.sh"))
+        .env_remove("RESTATE_TF_IN_PRIVATE_NETNS")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run demo.sh");
+    let mut seen = String::new();
+    for line in BufReader::new(demo.stdout.take().expect("stdout")).lines() {
+        let line = line.unwrap_or_default();
+        seen.push_str(&line);
+        seen.push('\n');
+        // Stage 1 runs: n1, the S3 server and the service are up.
+        if line.contains("counters: round 1") {
+            break;
+        }
+        assert!(!line.contains("failed"), "the demo failed:\n{seen}");
+    }
+    assert!(
+        seen.contains("counters: round 1"),
+        "the demo did not get to stage 1:\n{seen}"
+    );
+    assert!(
+        !running("restate-demo-").is_empty(),
+        "no demo node is running"
+    );
+    // What a terminal's Ctrl-C does: SIGINT to the demo and everything in its foreground.
+    let mut targets = descendants(demo.id());
+    targets.push(demo.id());
+    for pid in targets {
+        let _ = Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status();
+    }
+    let status = demo.wait().expect("wait demo");
+    assert!(!status.success());
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(
+        running("restate-demo-"),
+        Vec::<String>::new(),
+        "nodes left running"
+    );
+    assert_eq!(
+        running("moto_server -H 127.0.0.1 -p 9000$"),
+        Vec::<String>::new(),
+        "S3 server left running"
+    );
+    assert_eq!(
+        running("service.js 9080$"),
+        Vec::<String>::new(),
+        "service left running"
+    );
+}
