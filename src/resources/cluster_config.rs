@@ -273,13 +273,12 @@ impl ClusterConfigResource {
                 log_replication: d.log_replication.clone(),
                 log_nodeset_size: d.log_nodeset_size,
             };
-            match client.provision(&req).await {
-                Ok(outcome) => tracing::info!("provision: {outcome:?}"),
-                Err(e) => {
-                    tf::client_error(diags, "Provisioning the cluster failed", &e);
-                    return None;
-                }
-            }
+            let outcome = tf::ok_or_report(
+                diags,
+                "Provisioning the cluster failed",
+                client.provision(&req).await,
+            )?;
+            tracing::info!("provision: {outcome:?}");
         }
         let skip = planned.skip_safety_checks == Value::Value(true);
         let applied = client.apply_cluster_config(&desired(&planned), skip).await;
