@@ -163,6 +163,15 @@ pub fn known_str(v: &Value<String>) -> Option<&str> {
     }
 }
 
+/// A list whose every element is known, as a plain `Vec`; None while the list or any element is
+/// unknown (or null).
+pub fn known_vec<T: Clone>(v: &Value<Vec<Value<T>>>) -> Option<Vec<T>> {
+    match v {
+        Value::Value(items) => items.iter().map(|i| i.as_ref_option().cloned()).collect(),
+        _ => None,
+    }
+}
+
 /// `Value<i64>` as `Option<i64>` when known and set.
 pub fn known_i64(v: &Value<i64>) -> Option<i64> {
     match v {

@@ -10,7 +10,7 @@ use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, DataSource, Diagnostics};
 
 use crate::config::{self, validate, ConfigError, NodeConfigSpec, RestateVersion, SnapshotSpec};
-use crate::tf::{computed, known_i64, known_str, optional, required};
+use crate::tf::{computed, known_i64, known_str, known_vec, optional, required};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshots {
@@ -79,19 +79,6 @@ fn report(diags: &mut Diagnostics, e: ConfigError) {
     diags.error(e.summary, e.detail, path);
 }
 
-fn known_list(v: &Value<Vec<Value<String>>>) -> Option<Vec<String>> {
-    match v {
-        Value::Value(items) => items
-            .iter()
-            .map(|i| match i {
-                Value::Value(s) => Some(s.clone()),
-                _ => None,
-            })
-            .collect(),
-        _ => None,
-    }
-}
-
 fn opt_string(v: &Value<String>) -> Option<String> {
     known_str(v).map(str::to_string)
 }
@@ -111,7 +98,7 @@ fn check(diags: &mut Diagnostics, c: &State) -> Option<RestateVersion> {
             });
         }
     }
-    if let Some(roles) = known_list(&c.roles) {
+    if let Some(roles) = known_vec(&c.roles) {
         errors.extend(validate::roles(&roles).err());
     }
     if let Some(a) = known_str(&c.advertised_address) {
@@ -120,7 +107,7 @@ fn check(diags: &mut Diagnostics, c: &State) -> Option<RestateVersion> {
     if let Some(b) = known_str(&c.bind_address) {
         errors.extend(validate::bind_address(b).err());
     }
-    let addrs = known_list(&c.metadata_client_addresses);
+    let addrs = known_vec(&c.metadata_client_addresses);
     for a in addrs.iter().flatten() {
         errors.extend(validate::fabric_url("metadata_client_addresses", a).err());
     }
@@ -186,10 +173,10 @@ fn spec_of(c: &State, version: RestateVersion) -> Option<NodeConfigSpec> {
     Some(NodeConfigSpec {
         node_name: opt_string(&c.node_name)?,
         cluster_name: opt_string(&c.cluster_name)?,
-        roles: known_list(&c.roles)?,
+        roles: known_vec(&c.roles)?,
         advertised_address: opt_string(&c.advertised_address),
         bind_address: opt_string(&c.bind_address),
-        metadata_client_addresses: known_list(&c.metadata_client_addresses),
+        metadata_client_addresses: known_vec(&c.metadata_client_addresses),
         auto_provision: c.auto_provision.as_option().unwrap_or(false),
         default_num_partitions: known_i64(&c.default_num_partitions).map(|n| n as u16),
         default_replication: opt_string(&c.default_replication),

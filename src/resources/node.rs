@@ -77,13 +77,7 @@ fn normalize_role(r: &str) -> String {
 }
 
 fn role_set(v: &Value<Vec<Value<String>>>) -> Option<BTreeSet<String>> {
-    match v {
-        Value::Value(items) => items
-            .iter()
-            .map(|i| i.as_deref_option().map(normalize_role))
-            .collect(),
-        _ => None,
-    }
+    tf::known_vec(v).map(|roles| roles.iter().map(|r| normalize_role(r)).collect())
 }
 
 fn reported_roles(n: &NodeView) -> BTreeSet<String> {
@@ -180,12 +174,9 @@ fn check_config(diags: &mut Diagnostics, c: &State) {
             AttributePath::new("name"),
         );
     }
-    if let Value::Value(items) = &c.roles {
-        let roles: Option<Vec<String>> = items.iter().map(|i| i.as_ref_option().cloned()).collect();
-        if let Some(roles) = roles {
-            if let Err(e) = validate::roles(&roles) {
-                diags.error(e.summary, e.detail, AttributePath::new("roles"));
-            }
+    if let Some(roles) = tf::known_vec(&c.roles) {
+        if let Err(e) = validate::roles(&roles) {
+            diags.error(e.summary, e.detail, AttributePath::new("roles"));
         }
     }
     if let Some(v) = known_str(&c.expected_version) {

@@ -52,16 +52,8 @@ impl PartitionSnapshotResource {
     }
 }
 
-/// Known partition ids from config; None while any is unknown.
-fn configured_ids(v: &Value<Vec<Value<i64>>>) -> Option<Vec<i64>> {
-    match v {
-        Value::Value(items) => items.iter().map(|i| i.as_ref_option().copied()).collect(),
-        _ => None,
-    }
-}
-
 fn check_config(diags: &mut Diagnostics, c: &State) {
-    for id in configured_ids(&c.partition_ids).unwrap_or_default() {
+    for id in tf::known_vec(&c.partition_ids).unwrap_or_default() {
         if !(0..=u16::MAX as i64).contains(&id) {
             diags.error(
                 "Invalid partition id",
@@ -139,7 +131,7 @@ impl PartitionSnapshotResource {
             "Reading the partition table failed",
             client.partition_ids().await,
         )?;
-        let ids: Vec<u32> = match configured_ids(&planned.partition_ids) {
+        let ids: Vec<u32> = match tf::known_vec(&planned.partition_ids) {
             Some(wanted) => {
                 if let Some((summary, detail)) = unknown_ids(&wanted, &table) {
                     diags.error(summary, detail, AttributePath::new("partition_ids"));
@@ -265,7 +257,7 @@ impl Resource for PartitionSnapshotResource {
         if planned.trim_log.is_null() {
             planned.trim_log = Value::Value(false);
         }
-        match configured_ids(&config.partition_ids) {
+        match tf::known_vec(&config.partition_ids) {
             Some(wanted) => {
                 // Best effort at plan time: the cluster may not exist yet.
                 if let Some(client) = self.shared.client_if_known() {
