@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use support::restate::{Node, NodeSpec, ALL_ROLES};
 use support::terraform::{provider_block, Workspace};
-use terraform_provider_restate::client::{AdminClient, ClientSettings};
-use terraform_provider_restate::provider::Shared;
+use terraform_provider_restate::testing::{
+    read_view, AdminClient, ClientSettings, Endpoint, RetryPolicy, ViewCache,
+};
 
 fn median(mut xs: Vec<Duration>) -> Duration {
     xs.sort();
@@ -58,8 +59,10 @@ fn main() {
 
     let client = Arc::new(
         AdminClient::new(ClientSettings {
-            endpoints: vec![n1.fabric_url()],
-            ..ClientSettings::default()
+            endpoints: vec![Endpoint::parse(&n1.fabric_url()).expect("endpoint")],
+            cluster_name: None,
+            request_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
         })
         .expect("client"),
     );
@@ -69,14 +72,14 @@ fn main() {
     println!("|---:|---:|---:|---:|---:|");
     for n in [1usize, 10, 100] {
         let (shared_rpcs, shared_time) = rt.block_on(async {
-            let shared = Arc::new(Shared::with_client(client.clone()));
+            let shared = Arc::new(ViewCache::default());
             let before = client.rpc_count();
             let t = Instant::now();
             let tasks: Vec<_> = (0..n)
                 .map(|_| {
                     let (shared, client) = (shared.clone(), client.clone());
                     tokio::spawn(
-                        async move { shared.cluster_view(&client, false).await.map(|_| ()) },
+                        async move { shared.get(client.as_ref(), false).await.map(|_| ()) },
                     )
                 })
                 .collect();
@@ -91,7 +94,7 @@ fn main() {
             let tasks: Vec<_> = (0..n)
                 .map(|_| {
                     let client = client.clone();
-                    tokio::spawn(async move { client.cluster_view().await.map(|_| ()) })
+                    tokio::spawn(async move { read_view(client.as_ref()).await.map(|_| ()) })
                 })
                 .collect();
             for task in tasks {

@@ -1,4 +1,4 @@
-use terraform_provider_restate::provider::RestateProvider;
+use terraform_provider_restate::{logging, RestateProvider};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -6,6 +6,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // diagnostic when RUST_BACKTRACE is set), so turn capture off for this process.
     std::env::remove_var("RUST_BACKTRACE");
     std::env::remove_var("RUST_LIB_BACKTRACE");
+    logging::init();
     tf_provider::serve("restate", RestateProvider::default()).await?;
     Ok(())
 }

@@ -6,15 +6,17 @@ mod support;
 use std::time::Duration;
 
 use support::restate::{Node, NodeSpec, ALL_ROLES};
-use terraform_provider_restate::client::{
-    AdminClient, ClientSettings, ProvisionRequest, Provisioned,
+use terraform_provider_restate::testing::{
+    read_view, AdminClient, ClientSettings, Endpoint, LogProvider, ProvisionRequest, Provisioned,
+    Replication, RetryPolicy, Role, ViewCache,
 };
 
 fn client(node: &Node) -> AdminClient {
     AdminClient::new(ClientSettings {
-        endpoints: vec![node.fabric_url()],
+        endpoints: vec![Endpoint::parse(&node.fabric_url()).unwrap()],
         cluster_name: Some(node.spec.cluster.clone()),
-        ..ClientSettings::default()
+        request_timeout: std::time::Duration::from_secs(10),
+        retry: RetryPolicy::default(),
     })
     .expect("client")
 }
@@ -36,8 +38,8 @@ fn provision_ident_config_nodes_and_logs_match_restatectl() {
 
     let req = ProvisionRequest {
         num_partitions: Some(3),
-        log_provider: Some("replicated".into()),
-        log_replication: Some("1".into()),
+        log_provider: Some(LogProvider::Replicated),
+        log_replication: Some(Replication::nodes(1)),
         ..Default::default()
     };
     assert_eq!(rt.block_on(c.provision(&req)).unwrap(), Provisioned::Now);
@@ -50,11 +52,14 @@ fn provision_ident_config_nodes_and_logs_match_restatectl() {
     let config = rt.block_on(c.cluster_config()).unwrap();
     let ctl = node.cluster_config();
     assert_eq!(config.num_partitions.to_string(), ctl.num_partitions);
-    assert_eq!(config.log_provider, ctl.log_provider);
-    assert_eq!(config.log_replication, ctl.log_replication);
+    assert_eq!(config.log_provider.to_string(), ctl.log_provider);
     assert_eq!(
-        config.partition_replication.as_deref(),
-        Some(ctl.partition_replication.as_str())
+        config.log_replication.map(|r| r.to_string()),
+        ctl.log_replication
+    );
+    assert_eq!(
+        config.partition_replication.map(|r| r.to_string()),
+        Some(ctl.partition_replication)
     );
 
     let ident = rt.block_on(c.ident()).unwrap();
@@ -62,7 +67,7 @@ fn provision_ident_config_nodes_and_logs_match_restatectl() {
     assert_eq!(ident.node_id, Some(1));
 
     node.wait_log_server_read_write(Duration::from_secs(60));
-    let view = rt.block_on(c.cluster_view()).unwrap();
+    let view = rt.block_on(read_view(&c)).unwrap();
     let ctl_nodes = node.metadata("nodes_config");
     assert_eq!(view.cluster_name, "live");
     assert_eq!(
@@ -79,7 +84,7 @@ fn provision_ident_config_nodes_and_logs_match_restatectl() {
         ctl_n1["current_generation"][1].as_u64().unwrap()
     );
     assert_eq!(n1.record.log_server_storage_state, "read-write");
-    let mut roles = n1.record.roles.clone();
+    let mut roles: Vec<String> = n1.record.roles.iter().map(|r| r.to_string()).collect();
     roles.sort();
     let mut ctl_roles: Vec<String> = ctl_n1["roles"]
         .as_array()
@@ -92,7 +97,7 @@ fn provision_ident_config_nodes_and_logs_match_restatectl() {
 
     let logs = rt.block_on(c.logs()).unwrap();
     assert_eq!(logs.logs.len(), 3);
-    assert_eq!(logs.default_provider, "replicated");
+    assert_eq!(logs.default_provider, LogProvider::Replicated);
 }
 
 #[test]
@@ -104,9 +109,9 @@ fn a_restarted_node_is_seen_alive_with_its_new_roles() {
     node.restart_with(|s| s.roles.push("log-server".into()));
     node.wait_log_server_read_write(Duration::from_secs(60));
     let c = client(&node);
-    let view = runtime().block_on(c.cluster_view()).unwrap();
+    let view = runtime().block_on(read_view(&c)).unwrap();
     let n1 = &view.nodes[0];
-    assert!(n1.record.has_role("log-server"), "{view:?}");
+    assert!(n1.record.has_role(Role::LogServer), "{view:?}");
     assert!(n1.alive, "{view:?}");
 }
 
@@ -181,14 +186,12 @@ fn concurrent_reads_share_one_cluster_view() {
     node.provision("replicated");
     node.wait_log_server_read_write(Duration::from_secs(60));
     let client = std::sync::Arc::new(client(&node));
-    let shared = std::sync::Arc::new(terraform_provider_restate::provider::Shared::with_client(
-        client.clone(),
-    ));
+    let shared = std::sync::Arc::new(ViewCache::default());
     runtime().block_on(async {
         // Once the controller knows every node, one view costs a fixed number of RPCs.
-        shared.cluster_view(&client, true).await.unwrap();
+        shared.get(client.as_ref(), true).await.unwrap();
         let before = client.rpc_count();
-        shared.cluster_view(&client, true).await.unwrap();
+        shared.get(client.as_ref(), true).await.unwrap();
         let per_view = client.rpc_count() - before;
         assert!(per_view >= 2, "{per_view}");
 
@@ -199,7 +202,7 @@ fn concurrent_reads_share_one_cluster_view() {
                 let (shared, client) = (shared.clone(), client.clone());
                 tokio::spawn(async move {
                     shared
-                        .cluster_view(&client, false)
+                        .get(client.as_ref(), false)
                         .await
                         .map(|v| v.nodes.len())
                 })
@@ -216,7 +219,7 @@ fn concurrent_reads_share_one_cluster_view() {
 
         let before = client.rpc_count();
         for _ in 0..5 {
-            shared.cluster_view(&client, false).await.unwrap();
+            shared.get(client.as_ref(), false).await.unwrap();
         }
         assert_eq!(client.rpc_count(), before, "cached reads send nothing");
     });

@@ -15,9 +15,7 @@ fn planned(ws: &Workspace, address: &str) -> (Vec<String>, Value) {
     let plan_file = ws.dir.path().join("defaults.tfplan");
     let out = format!("-out={}", plan_file.display());
     ws.run(&["plan", "-no-color", "-input=false", &out]).ok();
-    let shown = ws
-        .run(&["show", "-json", plan_file.to_str().unwrap()])
-        .ok();
+    let shown = ws.run(&["show", "-json", plan_file.to_str().unwrap()]).ok();
     let plan: Value = serde_json::from_str(&shown.stdout).unwrap();
     let change = plan["resource_changes"]
         .as_array()
@@ -51,7 +49,11 @@ fn cluster_config_attributes_fall_back_to_their_defaults() {
     ws.apply().ok();
     let v = ws.resource_values(address);
     assert_eq!(
-        (&v["provision"], &v["wait_for_logs"], &v["skip_safety_checks"]),
+        (
+            &v["provision"],
+            &v["wait_for_logs"],
+            &v["skip_safety_checks"]
+        ),
         (&Value::Bool(true), &Value::Bool(true), &Value::Bool(false))
     );
 
@@ -59,7 +61,10 @@ fn cluster_config_attributes_fall_back_to_their_defaults() {
     // (`provision` is set in every configuration here, so it is exercised on a second resource.)
     for (attribute, default) in [("wait_for_logs", true), ("skip_safety_checks", false)] {
         let set = !default;
-        ws.write(&cluster_config_tf(&node, &format!("  {attribute} = {set}\n")));
+        ws.write(&cluster_config_tf(
+            &node,
+            &format!("  {attribute} = {set}\n"),
+        ));
         ws.apply().ok();
         assert_eq!(ws.resource_values(address)[attribute], Value::Bool(set));
         ws.write(&cluster_config_tf(&node, ""));

@@ -1,14 +1,15 @@
-//! Client errors. Every variant that comes from the network names the endpoint and the RPC, so the
-//! Terraform diagnostic tells the operator which node said what.
+//! Client errors. Every variant that comes from the network names the endpoint and the RPC, so a
+//! message tells the operator which node said what.
 
 use std::fmt;
 use std::time::Duration;
 
 use tonic::Code;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
     /// The server answered with a non-OK gRPC status.
+    #[error("{endpoint}: {} failed with {}: {message}", short_method(method), code_name(*code))]
     Status {
         endpoint: String,
         method: &'static str,
@@ -16,29 +17,44 @@ pub enum Error {
         message: String,
     },
     /// No answer within the request timeout.
+    #[error("{endpoint}: {} got no answer within {}", short_method(method), humantime::format_duration(*after))]
     Timeout {
         endpoint: String,
         method: &'static str,
         after: Duration,
     },
     /// Every endpoint failed (after retries); holds the last error of each.
+    #[error("{}", AllFailed(method, elapsed, errors))]
     AllEndpointsFailed {
         method: &'static str,
         elapsed: Duration,
         errors: Vec<Error>,
     },
-    /// The node belongs to a different cluster than the provider's `cluster_name`.
+    /// The node belongs to a different cluster than the one the client is limited to.
+    #[error("{endpoint} belongs to cluster \"{actual}\", not \"{expected}\"")]
     ClusterMismatch {
         endpoint: String,
         expected: String,
         actual: String,
     },
-    /// An endpoint string that is not an http(s) URL.
+    /// An endpoint the transport cannot dial.
+    #[error("endpoint \"{endpoint}\" is not usable: {reason}")]
     InvalidEndpoint { endpoint: String, reason: String },
     /// A payload the client could not decode.
+    #[error("could not decode {what}: {reason}")]
     Decode { what: String, reason: String },
     /// The cluster has not been provisioned yet.
+    #[error("the cluster behind {endpoint} is not provisioned yet")]
     NotProvisioned { endpoint: String },
+    /// A snapshot was asked of a node that has no snapshot repository (`[worker.snapshots]`).
+    #[error(
+        "{endpoint}: partition {partition_id}: no snapshot repository is configured ({message})"
+    )]
+    RepositoryNotConfigured {
+        endpoint: String,
+        partition_id: u32,
+        message: String,
+    },
 }
 
 impl Error {
@@ -54,27 +70,21 @@ impl Error {
     /// True when another endpoint, or the same one later, may succeed.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Status { code, .. } => matches!(code, Code::Unavailable | Code::Unknown),
+            Error::Status { code, .. } => {
+                matches!(
+                    code,
+                    Code::Unavailable | Code::Unknown | Code::DeadlineExceeded
+                )
+            }
             Error::Timeout { .. } => true,
             Error::AllEndpointsFailed { errors, .. } => errors.iter().all(Error::is_transient),
             _ => false,
         }
     }
-
-    /// Whether the status message contains `needle` (the server reports some conditions only as text).
-    pub fn message_contains(&self, needle: &str) -> bool {
-        match self {
-            Error::Status { message, .. } => message.contains(needle),
-            Error::AllEndpointsFailed { errors, .. } => {
-                errors.iter().any(|e| e.message_contains(needle))
-            }
-            _ => false,
-        }
-    }
 }
 
-fn code_name(code: Code) -> String {
-    // "Unavailable" -> "UNAVAILABLE", the spelling gRPC tools print.
+/// "Unavailable" -> "UNAVAILABLE", the spelling gRPC tools print.
+pub fn code_name(code: Code) -> String {
     let mut out = String::new();
     for (i, ch) in format!("{code:?}").chars().enumerate() {
         if ch.is_uppercase() && i > 0 {
@@ -85,74 +95,30 @@ fn code_name(code: Code) -> String {
     out
 }
 
-fn short_method(method: &str) -> &str {
+/// `/restate.node_ctl_svc.NodeCtlSvc/GetIdent` -> `NodeCtlSvc/GetIdent`.
+pub fn short_method(method: &str) -> &str {
     method.rsplit_once('.').map_or(method, |(_, m)| m)
 }
 
-impl fmt::Display for Error {
+struct AllFailed<'a>(&'a str, &'a Duration, &'a [Error]);
+
+impl fmt::Display for AllFailed<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Status {
-                endpoint,
-                method,
-                code,
-                message,
-            } => write!(
-                f,
-                "{endpoint}: {} failed with {}: {message}",
-                short_method(method),
-                code_name(*code)
-            ),
-            Error::Timeout {
-                endpoint,
-                method,
-                after,
-            } => write!(
-                f,
-                "{endpoint}: {} got no answer within {} (request_timeout)",
-                short_method(method),
-                humantime::format_duration(*after)
-            ),
-            Error::AllEndpointsFailed {
-                method,
-                elapsed,
-                errors,
-            } => {
-                write!(
-                    f,
-                    "{} failed on every endpoint (retried for {}):",
-                    short_method(method),
-                    humantime::format_duration(Duration::from_millis(elapsed.as_millis() as u64))
-                )?;
-                for e in errors {
-                    write!(f, "\n  - {e}")?;
-                }
-                Ok(())
-            }
-            Error::ClusterMismatch {
-                endpoint,
-                expected,
-                actual,
-            } => write!(
-                f,
-                "{endpoint} belongs to cluster \"{actual}\", not \"{expected}\" (the provider's cluster_name). \
-                 Point endpoints at a node of \"{expected}\", or fix cluster_name. A node that started with \
-                 auto-provision = true while joining may have provisioned a second cluster: restart it with \
-                 auto-provision = false and a fresh base dir."
-            ),
-            Error::InvalidEndpoint { endpoint, reason } => {
-                write!(f, "endpoint \"{endpoint}\" is not usable: {reason}")
-            }
-            Error::Decode { what, reason } => write!(f, "could not decode {what}: {reason}"),
-            Error::NotProvisioned { endpoint } => write!(
-                f,
-                "the cluster behind {endpoint} is not provisioned yet"
-            ),
+        let AllFailed(method, elapsed, errors) = self;
+        let whole_ms =
+            Duration::from_millis(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
+        write!(
+            f,
+            "{} failed on every endpoint (retried for {}):",
+            short_method(method),
+            humantime::format_duration(whole_ms)
+        )?;
+        for e in *errors {
+            write!(f, "\n  - {e}")?;
         }
+        Ok(())
     }
 }
-
-impl std::error::Error for Error {}
 
 #[cfg(test)]
 mod tests {

@@ -9,7 +9,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::Error;
-use super::replication::Replication;
+use crate::domain::{
+    Location, LogProvider, LogTail, LogsView, NodeRecord, NodesConfiguration, Replication, Role,
+};
 
 const CODEC_FLEXBUFFERS: u8 = 2;
 
@@ -32,56 +34,13 @@ pub fn decode_value(what: &str, bytes: &[u8]) -> Result<Value, Error> {
         .and_then(|s| s.try_into().ok())
         .ok_or_else(|| fail("the length prefix is truncated".into()))?;
     let len = u32::from_le_bytes(len_bytes) as usize;
-    let payload = rest.get(4..4 + len).ok_or_else(|| {
+    let payload = rest.get(4..).and_then(|r| r.get(..len)).ok_or_else(|| {
         fail(format!(
             "the payload is shorter than its length prefix ({len})"
         ))
     })?;
     let reader = flexbuffers::Reader::get_root(payload).map_err(|e| fail(e.to_string()))?;
     Value::deserialize(reader).map_err(|e| fail(e.to_string()))
-}
-
-/// One node as recorded in the nodes configuration.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NodeRecord {
-    pub node_id: u32,
-    pub generation: u32,
-    pub name: String,
-    pub address: String,
-    pub roles: Vec<String>,
-    pub location: String,
-    pub log_server_storage_state: String,
-    pub worker_state: String,
-    pub metadata_server_state: String,
-    pub binary_version: String,
-}
-
-impl NodeRecord {
-    pub fn has_role(&self, role: &str) -> bool {
-        self.roles.iter().any(|r| r == role)
-    }
-
-    /// `region` of a `region.zone` location, if set.
-    pub fn region(&self) -> Option<&str> {
-        self.location.split('.').next().filter(|r| !r.is_empty())
-    }
-
-    /// `region.zone`, if the zone is set.
-    pub fn zone(&self) -> Option<&str> {
-        match self.location.split_once('.') {
-            Some((_, z)) if !z.is_empty() => Some(self.location.as_str()),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct NodesConfiguration {
-    pub version: u64,
-    pub cluster_name: String,
-    pub cluster_fingerprint: u64,
-    /// Live nodes (tombstones dropped), ordered by id.
-    pub nodes: Vec<NodeRecord>,
 }
 
 fn str_at(v: &Value, path: &[&str]) -> String {
@@ -102,7 +61,9 @@ fn generation_of(v: &Value) -> u32 {
         Value::Object(o) => o.get("generation"),
         _ => None,
     };
-    g.and_then(Value::as_u64).unwrap_or(0) as u32
+    g.and_then(Value::as_u64)
+        .and_then(|g| u32::try_from(g).ok())
+        .unwrap_or(0)
 }
 
 /// Flexbuffers keeps maps string-keyed, so Restate writes id-keyed maps as `[[id, value], ...]`.
@@ -116,129 +77,110 @@ fn pairs(v: Option<&Value>) -> impl Iterator<Item = (u64, &Value)> {
         })
 }
 
-impl NodesConfiguration {
-    pub fn from_value(v: &Value) -> Self {
-        let mut nodes: Vec<NodeRecord> = pairs(v.get("nodes"))
-            .filter_map(|(id, maybe)| {
-                // `MaybeNode` is `"Tombstone"` or `{"Node": {...}}`.
-                let n = maybe.get("Node")?;
-                Some(NodeRecord {
-                    node_id: id as u32,
-                    generation: n.get("current_generation").map_or(0, generation_of),
-                    name: str_at(n, &["name"]),
-                    address: str_at(n, &["address"]),
-                    roles: n
-                        .get("roles")
-                        .and_then(Value::as_array)
-                        .map(|r| {
-                            r.iter()
-                                .filter_map(|x| x.as_str().map(str::to_string))
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    location: str_at(n, &["location"]),
-                    log_server_storage_state: str_at(n, &["log_server_config", "storage_state"]),
-                    worker_state: str_at(n, &["worker_config", "worker_state"]),
-                    metadata_server_state: str_at(
-                        n,
-                        &["metadata_server_config", "metadata_server_state"],
-                    ),
-                    binary_version: str_at(n, &["binary_version"]),
-                })
+/// The nodes configuration (`nodes_config`), from its JSON form.
+pub fn nodes_configuration(v: &Value) -> NodesConfiguration {
+    let mut nodes: Vec<NodeRecord> = pairs(v.get("nodes"))
+        .filter_map(|(id, maybe)| {
+            // `MaybeNode` is `"Tombstone"` or `{"Node": {...}}`.
+            let n = maybe.get("Node")?;
+            Some(NodeRecord {
+                node_id: u32::try_from(id).ok()?,
+                generation: n.get("current_generation").map_or(0, generation_of),
+                name: str_at(n, &["name"]),
+                address: str_at(n, &["address"]),
+                roles: n
+                    .get("roles")
+                    .and_then(Value::as_array)
+                    .map(|r| {
+                        r.iter()
+                            .filter_map(|x| x.as_str().and_then(Role::from_reported))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                location: Location::reported(&str_at(n, &["location"])),
+                log_server_storage_state: str_at(n, &["log_server_config", "storage_state"]),
+                worker_state: str_at(n, &["worker_config", "worker_state"]),
+                metadata_server_state: str_at(
+                    n,
+                    &["metadata_server_config", "metadata_server_state"],
+                ),
+                binary_version: str_at(n, &["binary_version"]),
             })
-            .collect();
-        nodes.sort_by_key(|n| n.node_id);
-        NodesConfiguration {
-            version: v.get("version").and_then(Value::as_u64).unwrap_or(0),
-            cluster_name: str_at(v, &["cluster_name"]),
-            cluster_fingerprint: v
-                .get("cluster_fingerprint")
-                .and_then(Value::as_u64)
-                .unwrap_or(0),
-            nodes,
-        }
+        })
+        .collect();
+    nodes.sort_by_key(|n| n.node_id);
+    NodesConfiguration {
+        version: v.get("version").and_then(Value::as_u64).unwrap_or(0),
+        cluster_name: str_at(v, &["cluster_name"]),
+        cluster_fingerprint: v
+            .get("cluster_fingerprint")
+            .and_then(Value::as_u64)
+            .unwrap_or(0),
+        nodes,
     }
 }
 
 /// Partition ids of a partition table (`{"partitions": [[id, {...}], ...]}`), ascending.
 pub fn partition_ids(v: &Value) -> Vec<u32> {
     let mut ids: Vec<u32> = pairs(v.get("partitions"))
-        .map(|(id, _)| id as u32)
+        .filter_map(|(id, _)| u32::try_from(id).ok())
         .collect();
     ids.sort_unstable();
     ids
 }
 
-/// The last segment of one log's chain: what the log is writing to now.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LogTail {
-    pub log_id: u32,
-    /// `local`, `replicated`, ...
-    pub provider: String,
-    /// Set for replicated segments.
-    pub replication: Option<Replication>,
-    pub nodeset: Vec<u32>,
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct LogsView {
-    pub version: u64,
-    /// The default provider for new segments, as the server stores it.
-    pub default_provider: String,
-    /// One entry per log, ordered by log id.
-    pub logs: Vec<LogTail>,
-}
-
-impl LogsView {
-    pub fn from_value(v: &Value) -> Result<Self, Error> {
-        let default_provider = match v.get("config").and_then(|c| c.get("default_provider")) {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Object(o)) => o.keys().next().cloned().unwrap_or_default(),
-            _ => String::new(),
+/// The logs (`bifrost_config`), from its JSON form: the tail segment of every log.
+pub fn logs(v: &Value) -> Result<LogsView, Error> {
+    let default_provider = match v.get("config").and_then(|c| c.get("default_provider")) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Object(o)) => o.keys().next().cloned().unwrap_or_default(),
+        _ => String::new(),
+    };
+    let mut logs = Vec::new();
+    for (log_id, log) in pairs(v.get("logs")) {
+        // The chain is ordered by base LSN; the tail is the segment with the highest one.
+        let Some((_, tail)) = pairs(log.get("chain")).max_by_key(|(lsn, _)| *lsn) else {
+            continue;
         };
-        let mut logs = Vec::new();
-        for (log_id, log) in pairs(v.get("logs")) {
-            // The chain is ordered by base LSN; the tail is the segment with the highest one.
-            let Some((_, tail)) = pairs(log.get("chain")).max_by_key(|(lsn, _)| *lsn) else {
-                continue;
-            };
-            let provider = str_at(tail, &["kind"]);
-            let (replication, nodeset) = if provider == "replicated" {
-                let params = str_at(tail, &["params"]);
-                let p: Value = serde_json::from_str(&params).map_err(|e| Error::Decode {
-                    what: format!("the replicated loglet params of log {log_id}"),
-                    reason: e.to_string(),
-                })?;
-                let nodeset = p
-                    .get("nodeset")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|x| x.as_u64().map(|x| x as u32))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                (
-                    p.get("replication").and_then(Replication::from_json),
-                    nodeset,
-                )
-            } else {
-                (None, Vec::new())
-            };
-            logs.push(LogTail {
-                log_id: log_id as u32,
-                provider,
-                replication,
+        let provider = LogProvider::reported(&str_at(tail, &["kind"]));
+        let (replication, nodeset) = if provider == LogProvider::Replicated {
+            let params = str_at(tail, &["params"]);
+            let p: Value = serde_json::from_str(&params).map_err(|e| Error::Decode {
+                what: format!("the replicated loglet params of log {log_id}"),
+                reason: e.to_string(),
+            })?;
+            let nodeset = p
+                .get("nodeset")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_u64().and_then(|x| u32::try_from(x).ok()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (
+                p.get("replication").and_then(Replication::from_json),
                 nodeset,
-            });
-        }
-        logs.sort_by_key(|l| l.log_id);
-        Ok(LogsView {
-            version: v.get("version").and_then(Value::as_u64).unwrap_or(0),
-            default_provider,
-            logs,
-        })
+            )
+        } else {
+            (None, Vec::new())
+        };
+        let Ok(log_id) = u32::try_from(log_id) else {
+            continue;
+        };
+        logs.push(LogTail {
+            log_id,
+            provider,
+            replication,
+            nodeset,
+        });
     }
+    logs.sort_by_key(|l| l.log_id);
+    Ok(LogsView {
+        version: v.get("version").and_then(Value::as_u64).unwrap_or(0),
+        default_provider: LogProvider::reported(&default_provider),
+        logs,
+    })
 }
 
 #[cfg(test)]
@@ -273,14 +215,16 @@ mod tests {
     #[test]
     fn decodes_a_nodes_configuration_captured_from_restate_1_7_12() {
         let v = decode_value("nodes_config", &fixture("nodes_config-1.7.12.bin")).unwrap();
-        let nc = NodesConfiguration::from_value(&v);
+        let nc = nodes_configuration(&v);
         assert_eq!(nc.cluster_name, "fixture");
         assert_ne!(nc.cluster_fingerprint, 0);
         assert!(nc.version > 0);
         let n1 = &nc.nodes[0];
         assert_eq!((n1.node_id, n1.name.as_str()), (1, "n1"));
         assert!(n1.generation >= 1);
-        assert!(n1.has_role("log-server") && n1.has_role("worker") && n1.has_role("admin"));
+        assert!(
+            n1.has_role(Role::LogServer) && n1.has_role(Role::Worker) && n1.has_role(Role::Admin)
+        );
         assert_eq!(n1.log_server_storage_state, "read-write");
         assert_eq!(n1.worker_state, "active");
         assert_eq!(n1.metadata_server_state, "member");
@@ -295,24 +239,24 @@ mod tests {
             &fixture("bifrost_config-local-1.7.12.bin"),
         )
         .unwrap();
-        let logs = LogsView::from_value(&v).unwrap();
-        assert_eq!(logs.default_provider, "local");
+        let logs = super::logs(&v).unwrap();
+        assert_eq!(logs.default_provider, LogProvider::Local);
         assert_eq!(logs.logs.len(), 4);
         assert!(logs
             .logs
             .iter()
-            .all(|l| l.provider == "local" && l.replication.is_none()));
+            .all(|l| l.provider == LogProvider::Local && l.replication.is_none()));
 
         let v = decode_value(
             "bifrost_config",
             &fixture("bifrost_config-replicated-1.7.12.bin"),
         )
         .unwrap();
-        let logs = LogsView::from_value(&v).unwrap();
-        assert_eq!(logs.default_provider, "replicated");
+        let logs = super::logs(&v).unwrap();
+        assert_eq!(logs.default_provider, LogProvider::Replicated);
         assert_eq!(logs.logs.len(), 4);
         for l in &logs.logs {
-            assert_eq!(l.provider, "replicated", "log {}", l.log_id);
+            assert_eq!(l.provider, LogProvider::Replicated, "log {}", l.log_id);
             assert_eq!(l.replication, Some(Replication::nodes(1)));
             assert_eq!(l.nodeset, vec![1]);
         }
@@ -325,36 +269,16 @@ mod tests {
             "nodes": [
                 [1, "Tombstone"],
                 [2, {"Node": {"name": "n2", "current_generation": {"id": 2, "generation": 5},
-                              "roles": ["worker"], "future": {"x": 1}}}],
+                              "roles": ["worker", "metadata-store", "future-role"], "future": {"x": 1}}}],
                 [3, {"SomethingNew": {}}],
                 "garbage"
             ]
         });
-        let nc = NodesConfiguration::from_value(&v);
+        let nc = nodes_configuration(&v);
         assert_eq!(nc.nodes.len(), 1);
         assert_eq!((nc.nodes[0].node_id, nc.nodes[0].generation), (2, 5));
         assert_eq!(nc.nodes[0].log_server_storage_state, "");
-    }
-
-    #[test]
-    fn location_scopes() {
-        let mut n = NodeRecord {
-            node_id: 1,
-            generation: 1,
-            name: "n".into(),
-            address: String::new(),
-            roles: vec![],
-            location: "us-east-1.us-east-1a".into(),
-            log_server_storage_state: String::new(),
-            worker_state: String::new(),
-            metadata_server_state: String::new(),
-            binary_version: String::new(),
-        };
-        assert_eq!(n.region(), Some("us-east-1"));
-        assert_eq!(n.zone(), Some("us-east-1.us-east-1a"));
-        n.location = "eu".into();
-        assert_eq!((n.region(), n.zone()), (Some("eu"), None));
-        n.location = String::new();
-        assert_eq!((n.region(), n.zone()), (None, None));
+        // 1.2's spelling of the metadata role is normalised; a role we do not know is left out.
+        assert_eq!(nc.nodes[0].roles, [Role::Worker, Role::MetadataServer]);
     }
 }

@@ -1,20 +1,13 @@
-//! Restate admin client: gRPC to a node's fabric port (default 5122), with failover, retries and
-//! timeouts (`connection`), our own wire messages (`wire`), the metadata codec (`metadata`), and the
-//! cluster operations the provider needs (`cluster`, `apply`, `capacity`). No Terraform types here.
+//! The Restate admin client: gRPC to the nodes' fabric ports (default 5122) with failover, retries,
+//! deadlines and keep-alives (`transport`), our own wire messages (`wire`), the metadata codec
+//! (`metadata`), and the typed RPCs (`rpc`) that return domain types.
 
-pub mod apply;
-pub mod capacity;
-pub mod cluster;
-pub mod connection;
 pub mod error;
 pub mod metadata;
-pub mod replication;
-pub mod snapshots;
-pub mod upgrade;
+pub mod rpc;
+pub mod transport;
 pub mod wire;
 
-pub use apply::{ApplyError, DesiredConfig};
-pub use cluster::{ClusterConfig, ClusterView, Ident, NodeView, ProvisionRequest, Provisioned};
-pub use connection::{AdminClient, ClientSettings, RetryPolicy};
 pub use error::Error;
-pub use replication::Replication;
+pub use rpc::SnapshotTaken;
+pub use transport::{AdminClient, ClientSettings, RetryPolicy};

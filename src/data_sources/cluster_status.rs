@@ -1,19 +1,18 @@
 //! `restate_cluster_status`: what the cluster reports now — nodes, partitions, logs and
 //! configuration — for outputs, checks and `precondition`s in modules.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use tf_provider::schema::{AttributeType, Block, Description, Schema};
+use tf_provider::schema::{AttributeType, Schema};
 use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{DataSource, Diagnostics};
 
-use crate::client::metadata::LogsView;
-use crate::client::{ClusterConfig, ClusterView, Replication};
-use crate::provider::Shared;
-use crate::tf::{self, computed};
+use crate::domain::cluster::PartitionSummary;
+use crate::domain::{ClusterConfig, LogsView, NodeView};
+use crate::tf::schema::{computed, schema, ObjectFields};
+use crate::tf::{diag, ProviderContext};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct NodeStatus {
@@ -57,111 +56,193 @@ pub struct ConfigStatus {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct State {
-    #[serde(default)]
     pub cluster_name: Value<String>,
-    #[serde(default)]
     pub provisioned: Value<bool>,
-    #[serde(default)]
     pub nodes: Value<Vec<NodeStatus>>,
-    #[serde(default)]
     pub partitions: Value<Vec<PartitionStatus>>,
-    #[serde(default)]
     pub logs: Value<Vec<LogStatus>>,
-    #[serde(default)]
     pub config: Value<ConfigStatus>,
 }
 
 pub struct ClusterStatusDataSource {
-    shared: Arc<Shared>,
+    ctx: Arc<ProviderContext>,
 }
 
 impl ClusterStatusDataSource {
-    pub fn new(shared: Arc<Shared>) -> Self {
-        ClusterStatusDataSource { shared }
+    pub fn new(ctx: Arc<ProviderContext>) -> Self {
+        ClusterStatusDataSource { ctx }
     }
 }
 
-fn canonical(r: &Option<String>) -> Option<String> {
-    r.as_ref().map(|s| {
-        s.parse::<Replication>()
-            .map_or(s.clone(), |r| r.canonical())
-    })
+fn lsn(l: Option<u64>) -> Option<i64> {
+    l.map(|l| i64::try_from(l).unwrap_or(i64::MAX))
 }
 
-fn nodes(view: &ClusterView) -> Vec<NodeStatus> {
-    view.nodes
-        .iter()
-        .map(|n| {
-            let mut roles = n.record.roles.clone();
-            roles.sort();
-            NodeStatus {
-                node_id: n.record.node_id.into(),
-                name: n.record.name.clone(),
-                address: n.record.address.clone(),
-                roles,
-                alive: n.alive,
-                generation: n.record.generation.into(),
-                binary_version: n.record.binary_version.clone(),
-                log_server_storage_state: n.record.log_server_storage_state.clone(),
-                worker_state: n.record.worker_state.clone(),
-                metadata_server_state: n.record.metadata_server_state.clone(),
-                location: n.record.location.clone(),
-            }
-        })
-        .collect()
+fn node(n: &NodeView) -> NodeStatus {
+    let r = &n.record;
+    let mut roles: Vec<String> = r.roles.iter().map(|r| r.to_string()).collect();
+    roles.sort();
+    NodeStatus {
+        node_id: r.node_id.into(),
+        name: r.name.clone(),
+        address: r.address.clone(),
+        roles,
+        alive: n.alive,
+        generation: r.generation.into(),
+        binary_version: r.binary_version.clone(),
+        log_server_storage_state: r.log_server_storage_state.clone(),
+        worker_state: r.worker_state.clone(),
+        metadata_server_state: r.metadata_server_state.clone(),
+        location: r.location.as_str().to_string(),
+    }
 }
 
-/// One entry per partition in the table: its leader and the nodes running a processor for it.
-fn partitions(view: &ClusterView, table: &[u32]) -> Vec<PartitionStatus> {
-    table
-        .iter()
-        .map(|&pid| {
-            let procs: Vec<_> = view
-                .processors
-                .iter()
-                .filter(|p| p.partition_id == pid)
-                .collect();
-            let leader = procs.iter().find(|p| p.leader);
-            let pick = |f: fn(&crate::client::cluster::Processor) -> Option<u64>| {
-                leader.map_or_else(|| procs.iter().filter_map(|p| f(p)).max(), |l| f(l))
-            };
-            PartitionStatus {
-                partition_id: pid.into(),
-                leader_node_id: leader.map(|l| l.node_id.into()),
-                replica_set: procs.iter().map(|p| p.node_id.into()).collect(),
-                applied_lsn: pick(|p| p.applied_lsn).map(|l| l as i64),
-                archived_lsn: pick(|p| p.archived_lsn).map(|l| l as i64),
-            }
-        })
-        .collect()
+fn partition(p: &PartitionSummary) -> PartitionStatus {
+    PartitionStatus {
+        partition_id: p.partition_id.into(),
+        leader_node_id: p.leader.map(i64::from),
+        replica_set: p.replica_set.iter().map(|n| i64::from(*n)).collect(),
+        applied_lsn: lsn(p.applied_lsn),
+        archived_lsn: lsn(p.archived_lsn),
+    }
 }
 
 fn logs(view: &LogsView) -> Vec<LogStatus> {
     view.logs
         .iter()
-        .map(|l| LogStatus {
-            log_id: l.log_id.into(),
-            provider: l.provider.clone(),
-            replication: l.replication.as_ref().map(Replication::canonical),
-            nodeset: {
-                // Sorted, so an unchanged nodeset never shows as a diff.
-                let mut ids: Vec<i64> = l.nodeset.iter().map(|n| i64::from(*n)).collect();
-                ids.sort_unstable();
-                ids
-            },
+        .map(|l| {
+            // Sorted, so an unchanged nodeset never shows as a diff.
+            let mut nodeset: Vec<i64> = l.nodeset.iter().map(|n| i64::from(*n)).collect();
+            nodeset.sort_unstable();
+            LogStatus {
+                log_id: l.log_id.into(),
+                provider: l.provider.to_string(),
+                replication: l.replication.as_ref().map(|r| r.canonical()),
+                nodeset,
+            }
         })
         .collect()
 }
 
 fn config(c: &ClusterConfig) -> ConfigStatus {
     ConfigStatus {
-        log_provider: c.log_provider.clone(),
-        log_replication: canonical(&c.log_replication),
-        partition_replication: canonical(&c.partition_replication),
+        log_provider: c.log_provider.to_string(),
+        log_replication: c.log_replication.as_ref().map(|r| r.canonical()),
+        partition_replication: c.partition_replication.as_ref().map(|r| r.canonical()),
         log_nodeset_size: c.log_nodeset_size.into(),
         num_partitions: c.num_partitions.into(),
     }
+}
+
+fn node_fields() -> ObjectFields {
+    use AttributeType::{Bool, List, Number, String as Str};
+    ObjectFields(vec![
+        ("node_id", Number, "plain node id (2 for N2)."),
+        ("name", Str, "the node's `node-name`."),
+        ("address", Str, "its advertised fabric address."),
+        (
+            "roles",
+            List(Box::new(Str)),
+            "its roles, sorted (1.2's `metadata-store` reads as `metadata-server`).",
+        ),
+        ("alive", Bool, "whether the cluster controller sees it alive."),
+        ("generation", Number, "grows each time the node restarts."),
+        (
+            "binary_version",
+            Str,
+            "the Restate version it runs (empty before 1.6).",
+        ),
+        (
+            "log_server_storage_state",
+            Str,
+            "`provisioning`, `read-write`, `read-only`, `disabled`, … (empty without the log-server role).",
+        ),
+        (
+            "worker_state",
+            Str,
+            "`provisioning`, `active`, `draining`, `disabled`.",
+        ),
+        (
+            "metadata_server_state",
+            Str,
+            "`member`, `standby`, `provisioning`.",
+        ),
+        ("location", Str, "`region.zone`, or empty."),
+    ])
+}
+
+fn partition_fields() -> ObjectFields {
+    use AttributeType::{List, Number};
+    ObjectFields(vec![
+        ("partition_id", Number, "the partition."),
+        (
+            "leader_node_id",
+            Number,
+            "the node whose processor leads it (null while none does).",
+        ),
+        (
+            "replica_set",
+            List(Box::new(Number)),
+            "the nodes running a processor for it.",
+        ),
+        (
+            "applied_lsn",
+            Number,
+            "the leader's last applied log position.",
+        ),
+        (
+            "archived_lsn",
+            Number,
+            "the log position its latest snapshot covers (null before the first snapshot).",
+        ),
+    ])
+}
+
+fn log_fields() -> ObjectFields {
+    use AttributeType::{List, Number, String as Str};
+    ObjectFields(vec![
+        ("log_id", Number, "the log."),
+        (
+            "provider",
+            Str,
+            "the provider of its tail segment (`local`, `replicated`).",
+        ),
+        (
+            "replication",
+            Str,
+            "the tail segment's replication in its shortest form (`\"2\"`, `\"{node: 3, zone: 2}\"`); null for `local`.",
+        ),
+        (
+            "nodeset",
+            List(Box::new(Number)),
+            "the nodes the tail segment writes to, sorted.",
+        ),
+    ])
+}
+
+fn config_fields() -> ObjectFields {
+    use AttributeType::{Number, String as Str};
+    ObjectFields(vec![
+        ("log_provider", Str, "`local` or `replicated`."),
+        (
+            "log_replication",
+            Str,
+            "log replication in its shortest form; null with the local provider.",
+        ),
+        (
+            "partition_replication",
+            Str,
+            "partition replication in its shortest form.",
+        ),
+        (
+            "log_nodeset_size",
+            Number,
+            "target nodeset size, 0 = automatic.",
+        ),
+        ("num_partitions", Number, "the number of partitions."),
+    ])
 }
 
 #[async_trait]
@@ -170,69 +251,61 @@ impl DataSource for ClusterStatusDataSource {
     type ProviderMetaState<'a> = ValueEmpty;
 
     fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        use AttributeType::{Bool, List, Number, Object, String as Str};
-        let obj = |fields: &[(&str, AttributeType)]| {
-            Object(
-                fields
-                    .iter()
-                    .map(|(k, t)| (k.to_string(), t.clone()))
-                    .collect(),
-            )
-        };
-        let list = |t: AttributeType| List(Box::new(t));
-        let node = obj(&[
-            ("node_id", Number),
-            ("name", Str),
-            ("address", Str),
-            ("roles", list(Str)),
-            ("alive", Bool),
-            ("generation", Number),
-            ("binary_version", Str),
-            ("log_server_storage_state", Str),
-            ("worker_state", Str),
-            ("metadata_server_state", Str),
-            ("location", Str),
-        ]);
-        let partition = obj(&[
-            ("partition_id", Number),
-            ("leader_node_id", Number),
-            ("replica_set", list(Number)),
-            ("applied_lsn", Number),
-            ("archived_lsn", Number),
-        ]);
-        let log = obj(&[
-            ("log_id", Number),
-            ("provider", Str),
-            ("replication", Str),
-            ("nodeset", list(Number)),
-        ]);
-        let config = obj(&[
-            ("log_provider", Str),
-            ("log_replication", Str),
-            ("partition_replication", Str),
-            ("log_nodeset_size", Number),
-            ("num_partitions", Number),
-        ]);
-        let attributes = HashMap::from([
-            ("cluster_name".to_string(), computed(Str, "The cluster name the node reports.")),
-            ("provisioned".to_string(), computed(Bool, "Whether the cluster is provisioned. When false, the rest is empty.")),
-            ("nodes".to_string(), computed(list(node), "Nodes of the nodes configuration, with liveness from the cluster controller.")),
-            ("partitions".to_string(), computed(list(partition), "Every partition: its leader, the nodes running a processor for it (`replica_set`), and the leader's applied and archived (snapshot) LSNs.")),
-            ("logs".to_string(), computed(list(log), "Every log's current (tail) segment: provider, replication, nodeset.")),
-            ("config".to_string(), computed(config, "The cluster configuration (null when not provisioned).")),
-        ]);
-        Some(Schema {
-            version: 0,
-            block: Block {
-                version: 0,
-                attributes,
-                blocks: HashMap::new(),
-                description: Description::markdown(
-                    "The state of the Restate cluster, as the cluster reports it now.",
+        use AttributeType::{Bool, List, String as Str};
+        let list = |f: &ObjectFields| List(Box::new(f.object_type()));
+        let (nodes, partitions, logs, config) = (
+            node_fields(),
+            partition_fields(),
+            log_fields(),
+            config_fields(),
+        );
+        Some(schema(
+            "The state of the Restate cluster, as the cluster reports it now.",
+            vec![
+                (
+                    "cluster_name",
+                    computed(Str, "The cluster name the node reports."),
                 ),
-                deprecated: false,
-            },
-        })
+                (
+                    "provisioned",
+                    computed(
+                        Bool,
+                        "Whether the cluster is provisioned. When false, the lists are empty and `config` is null.",
+                    ),
+                ),
+                (
+                    "nodes",
+                    computed(
+                        list(&nodes),
+                        &nodes.describe("Nodes of the nodes configuration, with liveness from the cluster controller."),
+                    ),
+                ),
+                (
+                    "partitions",
+                    computed(
+                        list(&partitions),
+                        &partitions.describe("Every partition of the partition table."),
+                    ),
+                ),
+                (
+                    "logs",
+                    computed(
+                        list(&logs),
+                        &logs.describe("Every log's current (tail) segment."),
+                    ),
+                ),
+                (
+                    "config",
+                    computed(
+                        config.object_type(),
+                        &config.describe(
+                            "The cluster configuration (null when not provisioned), an object.",
+                        ),
+                    ),
+                ),
+            ],
+            vec![],
+        ))
     }
 
     async fn read<'a>(
@@ -241,7 +314,7 @@ impl DataSource for ClusterStatusDataSource {
         _config: State,
         _meta: ValueEmpty,
     ) -> Option<State> {
-        let (client, ident) = self.shared.connect(diags).await?;
+        let (api, ident) = self.ctx.connect(diags).await?;
         let mut state = State {
             cluster_name: Value::Value(ident.cluster_name.clone()),
             provisioned: Value::Value(ident.provisioned),
@@ -255,24 +328,18 @@ impl DataSource for ClusterStatusDataSource {
             return Some(state);
         }
         let read = async {
-            let view = self.shared.cluster_view(&client, false).await?;
-            let table = client.partition_ids().await?;
-            let logs_view = client.logs().await?;
-            let cfg = client.cluster_config().await?;
-            Ok::<_, crate::client::Error>((view, table, logs_view, cfg))
+            let view = self.ctx.view(api.as_ref(), false).await?;
+            let table = api.partition_ids().await?;
+            let logs_view = api.logs().await?;
+            let cfg = api.cluster_config().await?;
+            Ok((view, table, logs_view, cfg))
         };
-        match read.await {
-            Ok((view, table, logs_view, cfg)) => {
-                state.nodes = Value::Value(nodes(&view));
-                state.partitions = Value::Value(partitions(&view, &table));
-                state.logs = Value::Value(logs(&logs_view));
-                state.config = Value::Value(config(&cfg));
-                Some(state)
-            }
-            Err(e) => {
-                tf::client_error(diags, "Reading the cluster status failed", &e);
-                None
-            }
-        }
+        let (view, table, logs_view, cfg) =
+            diag::client_ok(diags, "Reading the cluster status failed", read.await)?;
+        state.nodes = Value::Value(view.nodes.iter().map(node).collect());
+        state.partitions = Value::Value(view.partitions(&table).iter().map(partition).collect());
+        state.logs = Value::Value(logs(&logs_view));
+        state.config = Value::Value(config(&cfg));
+        Some(state)
     }
 }

@@ -1,4 +1,5 @@
-//! Terraform data sources, one file each: schema, validation, and mapping to client or renderer calls.
+//! Terraform data sources, one file each: schema, validation, and the mapping to reads or
+//! rendering.
 
 pub mod cluster_status;
 pub mod node_config;

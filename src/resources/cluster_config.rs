@@ -1,138 +1,120 @@
 //! `restate_cluster_config`: the cluster-wide log provider, replication and nodeset size, and
 //! optionally provisioning the cluster.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use tf_provider::schema::{AttributeType, Block, Description, NestedBlock, Schema};
+use tf_provider::schema::{AttributeType, Schema};
 use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, Diagnostics, Resource};
 
-use crate::client::{
-    AdminClient, ApplyError, ClusterConfig, DesiredConfig, ProvisionRequest, Replication,
+use crate::domain::{
+    rules, ClusterConfig, DesiredConfig, Error, LogProvider, ProvisionRequest, Replication,
 };
-use crate::provider::Shared;
-use crate::tf::{self, computed, known_i64, known_str, optional_computed, required, Timeouts};
-
-const PROVIDERS: [&str; 2] = ["local", "replicated"];
-const MAX_NODESET_SIZE: i64 = 128;
+use crate::ops::{self, AdminApi};
+use crate::tf::context::probe;
+use crate::tf::schema::{computed, optional_computed, required, schema};
+use crate::tf::value::{known_i64, known_str};
+use crate::tf::{diag, plan, validate, Op, ProviderContext, Timeouts};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct State {
-    #[serde(default)]
     pub id: Value<String>,
-    #[serde(default)]
     pub cluster_name: Value<String>,
-    #[serde(default)]
     pub log_provider: Value<String>,
-    #[serde(default)]
     pub log_replication: Value<String>,
-    #[serde(default)]
     pub partition_replication: Value<String>,
-    #[serde(default)]
     pub log_nodeset_size: Value<i64>,
-    #[serde(default)]
     pub num_partitions: Value<i64>,
-    #[serde(default)]
     pub provision: Value<bool>,
-    #[serde(default)]
     pub wait_for_logs: Value<bool>,
-    #[serde(default)]
     pub skip_safety_checks: Value<bool>,
-    #[serde(default, with = "crate::tf::optional_block")]
+    #[serde(with = "crate::tf::value::optional_block")]
     pub timeouts: Value<Timeouts>,
 }
 
 pub struct ClusterConfigResource {
-    shared: Arc<Shared>,
+    ctx: Arc<ProviderContext>,
 }
 
 impl ClusterConfigResource {
-    pub fn new(shared: Arc<Shared>) -> Self {
-        ClusterConfigResource { shared }
+    pub fn new(ctx: Arc<ProviderContext>) -> Self {
+        ClusterConfigResource { ctx }
     }
 }
 
-/// Plan-time checks that need no cluster. Returns false when an error was added.
-fn validate_config(diags: &mut Diagnostics, c: &State) -> bool {
+/// What the user configured, checked. None when a value is refused (reported) or not known yet.
+fn desired(diags: &mut Diagnostics, c: &State) -> Option<DesiredConfig> {
     let before = diags.errors.len();
-    let provider = known_str(&c.log_provider);
-    if let Some(p) = provider {
-        if !PROVIDERS.contains(&p) {
-            diags.error(
-                "Unknown log provider",
-                format!("log_provider = \"{p}\" is not a Restate log provider; use \"local\" or \"replicated\"."),
-                AttributePath::new("log_provider"),
-            );
-        }
-    }
-    for name in ["log_replication", "partition_replication"] {
-        let v = if name == "log_replication" {
-            &c.log_replication
-        } else {
-            &c.partition_replication
-        };
-        if let Some(text) = known_str(v) {
-            if let Err(e) = text.parse::<Replication>() {
-                diags.error(
-                    format!("Invalid {name}"),
-                    format!("{name} = \"{text}\": {e}."),
-                    AttributePath::new(name),
-                );
-            }
-        }
-    }
-    if provider == Some("local") {
-        for (name, set) in [
-            ("log_replication", c.log_replication.is_value()),
-            ("log_nodeset_size", c.log_nodeset_size.is_value()),
+    let log_provider = validate::check(diags, "log_provider", &c.log_provider, |p| {
+        LogProvider::parse(p)
+    });
+    let log_replication = validate::check(diags, "log_replication", &c.log_replication, |r| {
+        Replication::parse_input(r)
+    });
+    let partition_replication = validate::check(
+        diags,
+        "partition_replication",
+        &c.partition_replication,
+        |r| Replication::parse_input(r),
+    );
+    let log_nodeset_size = validate::check(diags, "log_nodeset_size", &c.log_nodeset_size, |n| {
+        rules::nodeset_size(*n)
+    });
+    validate::check(diags, "num_partitions", &c.num_partitions, |n| {
+        rules::num_partitions(*n)
+    });
+    if let Some(p) = &log_provider {
+        for (attribute, set, setting) in [
+            (
+                "log_replication",
+                c.log_replication.is_value(),
+                "log replication",
+            ),
+            (
+                "log_nodeset_size",
+                c.log_nodeset_size.is_value(),
+                "nodeset size",
+            ),
         ] {
-            if set {
-                diags.error(
-                    format!("{name} needs the replicated log provider"),
-                    format!("The local log provider keeps one copy on one node; remove {name} or set log_provider = \"replicated\"."),
-                    AttributePath::new(name),
-                );
+            if let (true, Err(e)) = (set, rules::replicated_only(p, setting)) {
+                diag::input(diags, AttributePath::new(attribute), attribute, &e);
             }
         }
     }
-    if let Some(n) = known_i64(&c.log_nodeset_size) {
-        if !(0..=MAX_NODESET_SIZE).contains(&n) {
-            diags.error(
-                "log_nodeset_size out of range",
-                format!("log_nodeset_size = {n}: use 0 (automatic) up to {MAX_NODESET_SIZE}."),
-                AttributePath::new("log_nodeset_size"),
-            );
-        }
+    Timeouts::check(diags, &c.timeouts);
+    if diags.errors.len() != before {
+        return None;
     }
-    if let Some(n) = known_i64(&c.num_partitions) {
-        if !(1..=u16::MAX as i64).contains(&n) {
-            diags.error(
-                "num_partitions out of range",
-                format!("num_partitions = {n}: use 1 to {}.", u16::MAX),
-                AttributePath::new("num_partitions"),
-            );
-        }
+    Some(DesiredConfig {
+        log_provider: log_provider?,
+        log_replication,
+        partition_replication,
+        log_nodeset_size,
+    })
+}
+
+fn provision_request(c: &State, d: &DesiredConfig) -> ProvisionRequest {
+    ProvisionRequest {
+        num_partitions: known_i64(&c.num_partitions).and_then(|n| rules::num_partitions(n).ok()),
+        partition_replication: d.partition_replication.clone(),
+        log_provider: Some(d.log_provider.clone()),
+        log_replication: d.log_replication.clone(),
+        log_nodeset_size: d.log_nodeset_size,
     }
-    if let Value::Value(t) = &c.timeouts {
-        tf::check_timeouts(diags, &[("create", &t.create), ("update", &t.update)]);
-    }
-    diags.errors.len() == before
 }
 
 /// Keeps the spelling of `prior` when the server's value means the same (so "2" does not turn into
 /// "{node: 2}" on every refresh); otherwise the server's value in its shortest form.
-fn replication_for_state(prior: &Value<String>, server: Option<&str>) -> Value<String> {
+fn replication_for_state(prior: &Value<String>, server: Option<&Replication>) -> Value<String> {
     match (prior, server) {
         (_, None) => Value::Null,
-        (Value::Value(p), Some(s)) if Replication::same(p, s) => Value::Value(p.clone()),
-        (_, Some(s)) => Value::Value(
-            s.parse::<Replication>()
-                .map_or(s.to_string(), |r| r.canonical()),
-        ),
+        (Value::Value(p), Some(s)) if p.parse::<Replication>().ok().as_ref() == Some(s) => {
+            Value::Value(p.clone())
+        }
+        (_, Some(s)) => Value::Value(s.canonical()),
     }
 }
 
@@ -140,164 +122,128 @@ fn replication_for_state(prior: &Value<String>, server: Option<&str>) -> Value<S
 fn absorb(state: &mut State, cluster_name: &str, c: &ClusterConfig) {
     state.id = Value::Value(cluster_name.to_string());
     state.cluster_name = Value::Value(cluster_name.to_string());
-    state.log_provider = Value::Value(c.log_provider.clone());
+    state.log_provider = Value::Value(c.log_provider.to_string());
     state.log_replication =
-        replication_for_state(&state.log_replication, c.log_replication.as_deref());
+        replication_for_state(&state.log_replication, c.log_replication.as_ref());
     state.partition_replication = replication_for_state(
         &state.partition_replication,
-        c.partition_replication.as_deref(),
+        c.partition_replication.as_ref(),
     );
-    state.log_nodeset_size = Value::Value(c.log_nodeset_size as i64);
-    state.num_partitions = Value::Value(c.num_partitions as i64);
+    state.log_nodeset_size = Value::Value(i64::from(c.log_nodeset_size));
+    state.num_partitions = Value::Value(i64::from(c.num_partitions));
 }
 
-fn default_bool(v: &mut Value<bool>, default: bool) {
-    if v.is_null() {
-        *v = Value::Value(default);
-    }
+/// The defaults of the attributes the cluster does not own, from the configuration.
+fn plan_defaults(planned: &mut State, config: &State) {
+    plan::default_from_config(&mut planned.provision, &config.provision, false);
+    plan::default_from_config(&mut planned.wait_for_logs, &config.wait_for_logs, true);
+    plan::default_from_config(
+        &mut planned.skip_safety_checks,
+        &config.skip_safety_checks,
+        false,
+    );
 }
 
-fn desired(s: &State) -> DesiredConfig {
-    DesiredConfig {
-        log_provider: known_str(&s.log_provider)
-            .unwrap_or("replicated")
-            .to_string(),
-        log_replication: known_str(&s.log_replication).map(str::to_string),
-        partition_replication: known_str(&s.partition_replication).map(str::to_string),
-        log_nodeset_size: known_i64(&s.log_nodeset_size).map(|n| n as u32),
-    }
-}
-
-fn apply_error(diags: &mut Diagnostics, e: ApplyError) {
-    match e {
-        ApplyError::Refused { attribute, summary, detail } => {
-            diags.error(summary, detail, AttributePath::new(attribute))
+/// The transition rules against what the cluster (or the prior state) has now.
+fn check_transition(
+    diags: &mut Diagnostics,
+    cluster_name: &str,
+    current_provider: &LogProvider,
+    current_partitions: u32,
+    planned: &State,
+) {
+    if let Some(requested) =
+        known_str(&planned.log_provider).and_then(|p| LogProvider::parse(p).ok())
+    {
+        if let Err(e) = rules::check_provider_change(cluster_name, current_provider, &requested) {
+            diag::refused(diags, &e);
         }
-        ApplyError::LogsPending { waited, pending } => diags.root_error(
-            "Logs did not reach the requested configuration in time",
-            format!(
-                "The cluster configuration was written, but after {} these logs still had their old tail \
-                 segment:\n  - {}\nRestate moves logs in the background; check that enough log servers are \
-                 alive (restatectl logs list), raise timeouts, or set wait_for_logs = false.",
-                humantime::format_duration(Duration::from_secs(waited.as_secs())),
-                pending.join("\n  - ")
-            ),
-        ),
-        ApplyError::Client(e) => tf::client_error(diags, "Restate admin API call failed", &e),
+    }
+    let requested = known_i64(&planned.num_partitions).and_then(|n| rules::num_partitions(n).ok());
+    if let Err(e) = rules::check_num_partitions(cluster_name, current_partitions, requested) {
+        diag::refused(diags, &e);
     }
 }
 
-/// Plan-time checks against the live cluster, made only when it answers quickly: at plan time the
-/// nodes may not exist yet (they can be created in the same apply).
-async fn plan_against_cluster(diags: &mut Diagnostics, client: &AdminClient, planned: &State) {
-    let probe = async {
-        let ident = client.ident().await.ok()?;
-        if !ident.provisioned {
-            return Some((ident, None));
-        }
-        let config = client.cluster_config().await.ok();
-        Some((ident, config))
-    };
-    let Ok(Some((ident, config))) = tokio::time::timeout(Duration::from_secs(3), probe).await
-    else {
+/// Plan-time checks against the live cluster, made when it answers quickly.
+async fn plan_against_cluster(diags: &mut Diagnostics, api: &dyn AdminApi, planned: &State) {
+    let Some(ident) = probe(api.ident()).await else {
         return;
     };
-    match config {
-        None if !ident.provisioned && planned.provision == Value::Value(false) => diags.error(
-            "The cluster is not provisioned",
-            format!(
-                "{} reports that cluster \"{}\" is not provisioned yet. Set provision = true to provision it \
-                 with this resource's values, or provision it with `restatectl provision`.",
-                ident.endpoint, ident.cluster_name
-            ),
-            AttributePath::new("provision"),
-        ),
-        Some(current) => {
-            if let Some(n) = known_i64(&planned.num_partitions) {
-                if n != current.num_partitions as i64 {
-                    diags.error(
-                        "num_partitions cannot change",
-                        format!(
-                            "Cluster \"{}\" was provisioned with {} partitions; Restate cannot repartition a \
-                             cluster. Set num_partitions = {} or remove it.",
-                            ident.cluster_name, current.num_partitions, current.num_partitions
-                        ),
-                        AttributePath::new("num_partitions"),
-                    );
-                }
-            }
-            if current.log_provider == "replicated" && known_str(&planned.log_provider) == Some("local") {
-                diags.error(
-                    "Restate cannot move logs back from the replicated provider",
-                    format!(
-                        "Cluster \"{}\" already uses the replicated log provider; moving to local is not \
-                         supported by Restate. Keep log_provider = \"replicated\".",
-                        ident.cluster_name
-                    ),
-                    AttributePath::new("log_provider"),
-                );
-            }
+    if !ident.provisioned {
+        if planned.provision == Value::Value(false) {
+            diag::refused(
+                diags,
+                &Error::NotProvisioned {
+                    endpoint: ident.endpoint,
+                    cluster_name: ident.cluster_name,
+                },
+            );
         }
-        None => {}
+        return;
+    }
+    if let Some(current) = probe(api.cluster_config()).await {
+        check_transition(
+            diags,
+            &ident.cluster_name,
+            &current.log_provider,
+            current.num_partitions,
+            planned,
+        );
     }
 }
 
 impl ClusterConfigResource {
-    /// Writes the configuration, waits for the logs if asked, and returns the new state.
+    /// Provisions if asked, writes the configuration, waits for the logs if asked, and returns the
+    /// new state.
     async fn converge(
         &self,
         diags: &mut Diagnostics,
         planned: State,
-        timeout: Duration,
-        may_provision: bool,
+        config: &State,
+        op: Op,
     ) -> Option<State> {
-        let (client, ident) = self.shared.connect(diags).await?;
+        let Some(desired) = desired(diags, config) else {
+            if diags.errors.is_empty() {
+                diags
+                    .root_error_short("restate_cluster_config: log_provider is not known at apply");
+            }
+            return None;
+        };
+        let (api, ident) = self.ctx.connect(diags).await?;
         if !ident.provisioned {
-            if !(may_provision && planned.provision == Value::Value(true)) {
-                diags.error(
-                    "The cluster is not provisioned",
-                    format!(
-                        "{} reports that cluster \"{}\" is not provisioned yet. Set provision = true, or run \
-                         `restatectl provision`.",
-                        ident.endpoint, ident.cluster_name
-                    ),
-                    AttributePath::new("provision"),
+            if !(op == Op::Create && planned.provision == Value::Value(true)) {
+                diag::refused(
+                    diags,
+                    &Error::NotProvisioned {
+                        endpoint: ident.endpoint,
+                        cluster_name: ident.cluster_name,
+                    },
                 );
                 return None;
             }
-            let d = desired(&planned);
-            let req = ProvisionRequest {
-                num_partitions: known_i64(&planned.num_partitions).map(|n| n as u32),
-                partition_replication: d.partition_replication.clone(),
-                log_provider: Some(d.log_provider.clone()),
-                log_replication: d.log_replication.clone(),
-                log_nodeset_size: d.log_nodeset_size,
-            };
-            let outcome = tf::ok_or_report(
-                diags,
-                "Provisioning the cluster failed",
-                client.provision(&req).await,
-            )?;
-            tracing::info!("provision: {outcome:?}");
-        }
-        let skip = planned.skip_safety_checks == Value::Value(true);
-        let applied = client.apply_cluster_config(&desired(&planned), skip).await;
-        self.shared.invalidate().await;
-        let config = match applied {
-            Ok(c) => c,
-            Err(e) => {
-                apply_error(diags, e);
+            let req = provision_request(config, &desired);
+            if let Err(e) = ops::cluster_config::provision(api.as_ref(), &req).await {
+                diag::ops(diags, &e);
                 return None;
             }
-        };
+        }
+        let skip = planned.skip_safety_checks == Value::Value(true);
+        let applied =
+            ops::cluster_config::apply(api.as_ref(), &ident.cluster_name, &desired, skip).await;
+        self.ctx.invalidate().await;
+        let applied = applied.map_err(|e| diag::ops(diags, &e)).ok()?;
         if planned.wait_for_logs != Value::Value(false) {
-            if let Err(e) = client.wait_for_logs(&config, timeout).await {
-                apply_error(diags, e);
+            let timeout = Timeouts::of(&planned.timeouts, op);
+            if let Err(e) =
+                ops::cluster_config::wait_for_logs(api.as_ref(), &applied, timeout).await
+            {
+                diag::ops(diags, &e);
                 return None;
             }
         }
         let mut state = planned;
-        absorb(&mut state, &ident.cluster_name, &config);
+        absorb(&mut state, &ident.cluster_name, &applied);
         Some(state)
     }
 }
@@ -310,62 +256,98 @@ impl Resource for ClusterConfigResource {
 
     fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
         use AttributeType::{Bool, Number, String as Str};
-        let attributes = HashMap::from([
-            ("id".to_string(), computed(Str, "The cluster name.")),
-            ("cluster_name".to_string(), computed(Str, "The name the cluster reports.")),
-            (
-                "log_provider".to_string(),
-                required(Str, "Default log provider: `\"local\"` or `\"replicated\"`. Restate can move from local to replicated, never back."),
-            ),
-            (
-                "log_replication".to_string(),
-                optional_computed(Str, "Log replication: `\"2\"`, `\"{node: 2}\"`, `\"{zone: 2, node: 3}\"`. Only with the replicated provider. Must not exceed the alive log servers in read-write state (checked at apply)."),
-            ),
-            (
-                "partition_replication".to_string(),
-                optional_computed(Str, "Partition processor replication, same grammar as `log_replication`. Must not exceed the alive workers (checked at apply)."),
-            ),
-            (
-                "log_nodeset_size".to_string(),
-                optional_computed(Number, "Target nodeset size of replicated logs, 0 (automatic) to 128."),
-            ),
-            (
-                "num_partitions".to_string(),
-                optional_computed(Number, "Number of partitions. Used only when this resource provisions the cluster; Restate cannot change it afterwards, so a different value on a provisioned cluster is an error."),
-            ),
-            (
-                "provision".to_string(),
-                optional_computed(Bool, "If the cluster is not provisioned: `true` provisions it with these values, `false` (default) is an error."),
-            ),
-            (
-                "wait_for_logs".to_string(),
-                optional_computed(Bool, "Apply returns once every log's tail segment uses the requested provider and replication (default `true`)."),
-            ),
-            (
-                "skip_safety_checks".to_string(),
-                optional_computed(Bool, "Skip the apply-time check that the alive nodes can hold the requested replication (default `false`)."),
-            ),
-        ]);
-        Some(Schema {
-            version: 0,
-            block: Block {
-                version: 0,
-                attributes,
-                blocks: HashMap::from([(
-                    "timeouts".to_string(),
-                    NestedBlock::Optional(tf::timeouts_block(&["create", "update"])),
-                )]),
-                description: Description::markdown(
-                    "The cluster-wide configuration of a Restate cluster (one per cluster). Destroying it \
-                     leaves the cluster as it is.",
+        Some(schema(
+            "The cluster-wide configuration of a Restate cluster (one per cluster): log provider, log and \
+             partition replication, log nodeset size; optionally, provisioning the cluster. Destroying it \
+             leaves the cluster as it is.",
+            vec![
+                ("id", computed(Str, "The cluster name.")),
+                ("cluster_name", computed(Str, "The name the cluster reports.")),
+                (
+                    "log_provider",
+                    required(
+                        Str,
+                        "Default log provider: `\"local\"` or `\"replicated\"`. Restate moves logs from local to \
+                         replicated, never back: `\"local\"` on a replicated cluster is refused at plan time.",
+                    ),
                 ),
-                deprecated: false,
-            },
-        })
+                (
+                    "log_replication",
+                    optional_computed(
+                        Str,
+                        "Copies of each log record: `\"2\"`, `\"{node: 2}\"`, `\"{zone: 2, node: 3}\"` (scopes \
+                         `node`, `zone`, `region`; 1 to 255 copies; a wider scope may not ask for more copies \
+                         than a narrower one). Only with the replicated provider. Unset: the cluster's current \
+                         value is kept (`\"1\"` when moving to replicated without one). Must not need more than \
+                         the alive log servers in read-write state (checked at apply). Compared by meaning: \
+                         `\"2\"` and `\"{node: 2}\"` are the same, and the state keeps your spelling.",
+                    ),
+                ),
+                (
+                    "partition_replication",
+                    optional_computed(
+                        Str,
+                        "Copies of each partition processor, same grammar as `log_replication`. Unset: the \
+                         cluster's current value is kept. Must not need more than the alive workers (checked at \
+                         apply).",
+                    ),
+                ),
+                (
+                    "log_nodeset_size",
+                    optional_computed(
+                        Number,
+                        "Target nodeset size of replicated logs, `0` (automatic) to 128. Only with the \
+                         replicated provider. Unset: the cluster's current value is kept.",
+                    ),
+                ),
+                (
+                    "num_partitions",
+                    optional_computed(
+                        Number,
+                        "Number of partitions, 1 to 65535. Used only when this resource provisions the \
+                         cluster; Restate cannot repartition, so a different value on a provisioned cluster is \
+                         refused at plan time. Unset: the cluster's value (when provisioning: the node's \
+                         `default-num-partitions`).",
+                    ),
+                ),
+                (
+                    "provision",
+                    optional_computed(
+                        Bool,
+                        "If the cluster is not provisioned: `true` provisions it with these values (someone \
+                         else having provisioned it meanwhile is fine), `false` is an error. Default `false`.",
+                    ),
+                ),
+                (
+                    "wait_for_logs",
+                    optional_computed(
+                        Bool,
+                        "Apply returns only once every log's tail segment uses the requested provider and \
+                         replication (Restate moves logs in the background), bounded by `timeouts`. Default \
+                         `true`.",
+                    ),
+                ),
+                (
+                    "skip_safety_checks",
+                    optional_computed(
+                        Bool,
+                        "Skip the apply-time check that the alive nodes can hold the requested replication. \
+                         Default `false`.",
+                    ),
+                ),
+            ],
+            vec![(
+                "timeouts",
+                Timeouts::block(&[
+                    (Op::Create, "the wait for the logs after creating (`wait_for_logs`)"),
+                    (Op::Update, "the wait for the logs after an update (`wait_for_logs`)"),
+                ]),
+            )],
+        ))
     }
 
     async fn validate<'a>(&self, diags: &mut Diagnostics, config: State) -> Option<()> {
-        validate_config(diags, &config);
+        desired(diags, &config);
         Some(())
     }
 
@@ -376,7 +358,7 @@ impl Resource for ClusterConfigResource {
         private_state: ValueEmpty,
         _meta: ValueEmpty,
     ) -> Option<(State, ValueEmpty)> {
-        let (client, ident) = self.shared.connect(diags).await?;
+        let (api, ident) = self.ctx.connect(diags).await?;
         if let Some(id) = known_str(&state.id) {
             if id != ident.cluster_name {
                 diags.root_error(
@@ -390,10 +372,21 @@ impl Resource for ClusterConfigResource {
                 return None;
             }
         }
-        let config = tf::ok_or_report(
+        if !ident.provisioned {
+            // Its admin port would not answer: say so at once instead of retrying.
+            diag::refused(
+                diags,
+                &Error::NotProvisioned {
+                    endpoint: ident.endpoint,
+                    cluster_name: ident.cluster_name,
+                },
+            );
+            return None;
+        }
+        let config = diag::client_ok(
             diags,
             "Reading the cluster configuration failed",
-            client.cluster_config().await,
+            api.cluster_config().await,
         )?;
         let mut state = state;
         absorb(&mut state, &ident.cluster_name, &config);
@@ -407,37 +400,27 @@ impl Resource for ClusterConfigResource {
         config: State,
         _meta: ValueEmpty,
     ) -> Option<(State, ValueEmpty)> {
-        let mut planned = proposed;
-        // Validate what the user wrote; `proposed` also carries computed values.
-        if !validate_config(diags, &config) {
+        let desired = desired(diags, &config);
+        if !diags.errors.is_empty() {
             return None;
         }
-        planned.id = Value::Unknown;
-        planned.cluster_name = Value::Unknown;
-        default_bool(&mut planned.provision, false);
-        default_bool(&mut planned.wait_for_logs, true);
-        default_bool(&mut planned.skip_safety_checks, false);
-        let local = known_str(&planned.log_provider) == Some("local");
-        for v in [
-            &mut planned.log_replication,
+        let mut planned = proposed;
+        plan::unknown(&mut [&mut planned.id, &mut planned.cluster_name]);
+        plan_defaults(&mut planned, &config);
+        plan::unknown_unless_configured(&mut planned.log_replication, &config.log_replication);
+        plan::unknown_unless_configured(
             &mut planned.partition_replication,
-        ] {
-            if v.is_null() {
-                *v = Value::Unknown;
-            }
-        }
-        if local {
+            &config.partition_replication,
+        );
+        plan::unknown_unless_configured(&mut planned.log_nodeset_size, &config.log_nodeset_size);
+        plan::unknown_unless_configured(&mut planned.num_partitions, &config.num_partitions);
+        if desired.is_some_and(|d| d.log_provider == LogProvider::Local) {
             // The local provider has no replication or nodeset size: the server reports none.
             planned.log_replication = Value::Null;
             planned.log_nodeset_size = Value::Value(0);
         }
-        for v in [&mut planned.log_nodeset_size, &mut planned.num_partitions] {
-            if v.is_null() {
-                *v = Value::Unknown;
-            }
-        }
-        if let Some(client) = self.shared.client_if_known() {
-            plan_against_cluster(diags, &client, &planned).await;
+        if let Some(api) = self.ctx.api_if_known() {
+            plan_against_cluster(diags, api.as_ref(), &planned).await;
         }
         Some((planned, ValueEmpty::default()))
     }
@@ -451,49 +434,29 @@ impl Resource for ClusterConfigResource {
         prior_private: ValueEmpty,
         _meta: ValueEmpty,
     ) -> Option<(State, ValueEmpty, Vec<AttributePath>)> {
-        let mut planned = proposed;
-        if !validate_config(diags, &config) {
+        desired(diags, &config);
+        if !diags.errors.is_empty() {
             return None;
         }
-        default_bool(&mut planned.provision, false);
-        default_bool(&mut planned.wait_for_logs, true);
-        default_bool(&mut planned.skip_safety_checks, false);
-        if prior.log_provider == Value::Value("replicated".into())
-            && known_str(&planned.log_provider) == Some("local")
-        {
-            diags.error(
-                "Restate cannot move logs back from the replicated provider",
-                "The cluster uses the replicated log provider; moving to local is not supported by Restate. \
-                 Keep log_provider = \"replicated\".",
-                AttributePath::new("log_provider"),
-            );
-        }
-        if let (Some(want), Some(have)) = (
-            known_i64(&config.num_partitions),
-            known_i64(&prior.num_partitions),
-        ) {
-            if want != have {
-                diags.error(
-                    "num_partitions cannot change",
-                    format!(
-                        "The cluster has {have} partitions; Restate cannot repartition a cluster. Set \
-                         num_partitions = {have} or remove it."
-                    ),
-                    AttributePath::new("num_partitions"),
-                );
-            }
+        let mut planned = proposed;
+        plan_defaults(&mut planned, &config);
+        let prior_provider = known_str(&prior.log_provider).map(LogProvider::reported);
+        let prior_partitions = known_i64(&prior.num_partitions).and_then(|n| u32::try_from(n).ok());
+        if let (Some(provider), Some(partitions)) = (prior_provider, prior_partitions) {
+            let name = known_str(&prior.cluster_name).unwrap_or_default();
+            check_transition(diags, name, &provider, partitions, &planned);
         }
         if !diags.errors.is_empty() {
             return None;
         }
         // Moving to replicated without a configured replication: the server picks it, so it is
         // unknown until apply.
-        let provider_changes = planned.log_provider != prior.log_provider;
-        if provider_changes && config.log_replication.is_null() {
-            planned.log_replication = Value::Unknown;
-        }
-        if provider_changes && config.log_nodeset_size.is_null() {
-            planned.log_nodeset_size = Value::Unknown;
+        if planned.log_provider != prior.log_provider {
+            plan::unknown_unless_configured(&mut planned.log_replication, &config.log_replication);
+            plan::unknown_unless_configured(
+                &mut planned.log_nodeset_size,
+                &config.log_nodeset_size,
+            );
         }
         Some((planned, prior_private, Vec::new()))
     }
@@ -512,12 +475,11 @@ impl Resource for ClusterConfigResource {
         &self,
         diags: &mut Diagnostics,
         planned: State,
-        _config: State,
+        config: State,
         private: ValueEmpty,
         _meta: ValueEmpty,
     ) -> Option<(State, ValueEmpty)> {
-        let timeout = tf::timeout_of(&planned.timeouts, |t| &t.create);
-        let state = self.converge(diags, planned, timeout, true).await?;
+        let state = self.converge(diags, planned, &config, Op::Create).await?;
         Some((state, private))
     }
 
@@ -526,12 +488,11 @@ impl Resource for ClusterConfigResource {
         diags: &mut Diagnostics,
         _prior: State,
         planned: State,
-        _config: State,
+        config: State,
         private: ValueEmpty,
         _meta: ValueEmpty,
     ) -> Option<(State, ValueEmpty)> {
-        let timeout = tf::timeout_of(&planned.timeouts, |t| &t.update);
-        let state = self.converge(diags, planned, timeout, false).await?;
+        let state = self.converge(diags, planned, &config, Op::Update).await?;
         Some((state, private))
     }
 
@@ -574,99 +535,17 @@ impl Resource for ClusterConfigResource {
 mod tests {
     use super::*;
 
-    fn config(provider: &str) -> State {
-        State {
-            log_provider: Value::Value(provider.into()),
-            ..Default::default()
-        }
-    }
-
-    fn errors_of(state: &State) -> Vec<(String, String)> {
-        let mut diags = Diagnostics::default();
-        validate_config(&mut diags, state);
-        diags
-            .errors
-            .iter()
-            .map(|d| (d.summary.to_string(), format!("{:?}", d.attribute)))
-            .collect()
-    }
-
-    #[test]
-    fn a_valid_config_has_no_errors() {
-        let mut c = config("replicated");
-        c.log_replication = Value::Value("{zone: 2, node: 3}".into());
-        c.partition_replication = Value::Value("2".into());
-        c.log_nodeset_size = Value::Value(0);
-        c.num_partitions = Value::Value(24);
-        assert!(errors_of(&c).is_empty());
-        // unknown values are checked later
-        c.log_replication = Value::Unknown;
-        assert!(errors_of(&c).is_empty());
-    }
-
-    #[test]
-    fn each_bad_input_names_its_attribute() {
-        let cases: Vec<(State, &str, &str)> = vec![
-            (config("kafka"), "Unknown log provider", "log_provider"),
-            (
-                State {
-                    log_replication: Value::Value("{rack: 2}".into()),
-                    ..config("replicated")
-                },
-                "Invalid log_replication",
-                "log_replication",
-            ),
-            (
-                State {
-                    partition_replication: Value::Value("0".into()),
-                    ..config("replicated")
-                },
-                "Invalid partition_replication",
-                "partition_replication",
-            ),
-            (
-                State {
-                    log_nodeset_size: Value::Value(129),
-                    ..config("replicated")
-                },
-                "log_nodeset_size out of range",
-                "log_nodeset_size",
-            ),
-            (
-                State {
-                    num_partitions: Value::Value(0),
-                    ..config("replicated")
-                },
-                "num_partitions out of range",
-                "num_partitions",
-            ),
-            (
-                State {
-                    log_replication: Value::Value("1".into()),
-                    ..config("local")
-                },
-                "log_replication needs the replicated log provider",
-                "log_replication",
-            ),
-        ];
-        for (state, summary, attribute) in cases {
-            let errors = errors_of(&state);
-            assert_eq!(errors.len(), 1, "{summary}: {errors:?}");
-            assert_eq!(errors[0].0, summary);
-            assert!(errors[0].1.contains(attribute), "{errors:?}");
-        }
-    }
-
     #[test]
     fn state_keeps_the_users_spelling_of_an_equal_replication() {
         let prior = Value::Value("2".to_string());
-        assert_eq!(replication_for_state(&prior, Some("{node: 2}")), prior);
+        let r = |s: &str| s.parse::<Replication>().unwrap();
+        assert_eq!(replication_for_state(&prior, Some(&r("{node: 2}"))), prior);
         assert_eq!(
-            replication_for_state(&prior, Some("{node: 3}")),
+            replication_for_state(&prior, Some(&r("{node: 3}"))),
             Value::Value("3".into())
         );
         assert_eq!(
-            replication_for_state(&Value::Null, Some("{node: 3, zone: 2}")),
+            replication_for_state(&Value::Null, Some(&r("{node: 3, zone: 2}"))),
             Value::Value("{node: 3, zone: 2}".into())
         );
         assert_eq!(replication_for_state(&prior, None), Value::Null);

@@ -1,4 +1,4 @@
-//! Terraform resources, one file each: schema, validation, and mapping to client calls.
+//! Terraform resources, one file each: schema, validation, and the mapping to orchestration.
 
 pub mod cluster_config;
 pub mod node;

@@ -2,19 +2,22 @@
 //! snapshot repository — what new nodes need before they can join a cluster that ran on the local
 //! loglet. Changing anything takes new snapshots (replacement); destroying leaves them in place.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use tf_provider::schema::{AttributeType, Block, Description, NestedBlock, Schema};
+use tf_provider::schema::{AttributeType, Schema};
 use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, Diagnostics, Resource};
 
-use crate::client::snapshots::{create_snapshots, SnapshotOutcome};
-use crate::client::AdminClient;
-use crate::provider::Shared;
-use crate::tf::{self, computed, optional_computed, Timeouts};
+use crate::domain::{rules, Error};
+use crate::ops::snapshots::SnapshotOutcome;
+use crate::ops::{self, AdminApi};
+use crate::tf::context::probe;
+use crate::tf::schema::{computed, optional, optional_computed, schema, ObjectFields};
+use crate::tf::value::known_vec;
+use crate::tf::{diag, plan, validate, Op, ProviderContext, Timeouts};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -25,90 +28,77 @@ pub struct Snapshot {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct State {
-    #[serde(default)]
     pub id: Value<String>,
-    #[serde(default)]
     pub partition_ids: Value<Vec<Value<i64>>>,
-    #[serde(default)]
     pub trim_log: Value<bool>,
-    #[serde(default)]
     pub triggers: Value<BTreeMap<String, Value<String>>>,
-    #[serde(default, with = "crate::tf::optional_block")]
+    #[serde(with = "crate::tf::value::optional_block")]
     pub timeouts: Value<Timeouts>,
-    #[serde(default)]
     pub created_at: Value<String>,
-    #[serde(default)]
     pub snapshots: Value<Vec<Snapshot>>,
 }
 
+/// What the state cannot say by itself: whether `partition_ids` was the default ("every
+/// partition") or the user's list, so that removing a list from the configuration takes new
+/// snapshots of every partition.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Private {
+    pub every_partition: bool,
+}
+
 pub struct PartitionSnapshotResource {
-    shared: Arc<Shared>,
+    ctx: Arc<ProviderContext>,
 }
 
 impl PartitionSnapshotResource {
-    pub fn new(shared: Arc<Shared>) -> Self {
-        PartitionSnapshotResource { shared }
+    pub fn new(ctx: Arc<ProviderContext>) -> Self {
+        PartitionSnapshotResource { ctx }
     }
 }
 
-fn check_config(diags: &mut Diagnostics, c: &State) {
-    for id in tf::known_vec(&c.partition_ids).unwrap_or_default() {
-        if !(0..=u16::MAX as i64).contains(&id) {
-            diags.error(
-                "Invalid partition id",
-                format!("{id} is not a partition id (0 to {})", u16::MAX),
-                AttributePath::new("partition_ids"),
-            );
-        }
-    }
-    if let Value::Value(t) = &c.timeouts {
-        tf::check_timeouts(diags, &[("create", &t.create), ("update", &t.update)]);
-    }
-}
-
-/// Ids not in the partition table, as an error (the server panics on an unknown id, so none is
-/// ever sent).
-fn unknown_ids(wanted: &[i64], table: &[u32]) -> Option<(String, String)> {
-    let missing: Vec<String> = wanted
-        .iter()
-        .filter(|id| !table.iter().any(|t| i64::from(*t) == **id))
-        .map(|id| id.to_string())
-        .collect();
-    (!missing.is_empty()).then(|| {
+fn snapshot_fields() -> ObjectFields {
+    use AttributeType::{Number, String as Str};
+    ObjectFields(vec![
+        ("partition_id", Number, "the partition."),
+        ("snapshot_id", Str, "the snapshot's id (`snap_…`)."),
+        ("log_id", Number, "the partition's log."),
         (
-            "Unknown partition ids".to_string(),
-            format!(
-                "{} not in the cluster's partition table (it has partitions {}). Remove {} from \
-                 partition_ids, or leave partition_ids out to snapshot every partition.",
-                match missing.as_slice() {
-                    [one] => format!("Partition {one} is"),
-                    many => format!("Partitions {} are", many.join(", ")),
-                },
-                describe_ids(table),
-                if missing.len() == 1 { "it" } else { "them" },
-            ),
-        )
-    })
+            "min_applied_lsn",
+            Number,
+            "the log position the snapshot covers at least.",
+        ),
+    ])
 }
 
-fn describe_ids(ids: &[u32]) -> String {
-    match (ids.first(), ids.last()) {
-        (Some(a), Some(b)) if ids.len() as u32 == b - a + 1 && ids.len() > 2 => {
-            format!("{a} to {b}")
-        }
-        _ => ids
-            .iter()
-            .map(u32::to_string)
-            .collect::<Vec<_>>()
-            .join(", "),
+/// The configured partition ids, checked; None when unset, unknown or refused (reported).
+fn check(diags: &mut Diagnostics, c: &State) -> Option<Vec<u32>> {
+    let ids = validate::check_each(diags, "partition_ids", &c.partition_ids, |id| {
+        rules::partition_id(*id)
+    });
+    Timeouts::check(diags, &c.timeouts);
+    ids
+}
+
+/// Ids not in the partition table are refused (the server panics on an unknown id, so none is
+/// ever sent).
+fn known_ids(wanted: &[u32], table: &[u32]) -> Result<(), Error> {
+    let missing: Vec<u32> = wanted
+        .iter()
+        .filter(|id| !table.contains(id))
+        .copied()
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::UnknownPartitions {
+            missing,
+            table: table.to_vec(),
+        })
     }
 }
-
-const REPOSITORY_HELP: &str = "Configure a snapshot repository on the nodes running these partitions: \
-     `[worker.snapshots] destination` (s3://bucket/prefix, gs://… or az://…), plus `aws-region`, \
-     `aws-endpoint-url`, `aws-allow-http`, `aws-access-key-id` / `aws-secret-access-key` or `aws-profile` \
-     as the store needs — the `snapshots` block of restate_node_config renders them — and restart the nodes.";
 
 fn snapshots_state(outcome: &SnapshotOutcome) -> Vec<Snapshot> {
     outcome
@@ -118,38 +108,47 @@ fn snapshots_state(outcome: &SnapshotOutcome) -> Vec<Snapshot> {
             partition_id: t.partition_id.into(),
             snapshot_id: t.snapshot_id.clone(),
             log_id: t.log_id.into(),
-            min_applied_lsn: t.min_applied_lsn as i64,
+            min_applied_lsn: i64::try_from(t.min_applied_lsn).unwrap_or(i64::MAX),
         })
         .collect()
 }
 
+fn unknown_results(planned: &mut State) {
+    plan::unknown(&mut [&mut planned.id, &mut planned.created_at]);
+    planned.snapshots = Value::Unknown;
+}
+
 impl PartitionSnapshotResource {
     async fn take(&self, diags: &mut Diagnostics, planned: State) -> Option<State> {
-        let client: Arc<AdminClient> = self.shared.client(diags)?;
-        let table = tf::ok_or_report(
+        let wanted = check(diags, &planned);
+        let api: Arc<dyn AdminApi> = self.ctx.api_or_report(diags)?;
+        let table = diag::client_ok(
             diags,
             "Reading the partition table failed",
-            client.partition_ids().await,
+            api.partition_ids().await,
         )?;
-        let ids: Vec<u32> = match tf::known_vec(&planned.partition_ids) {
+        let ids = match wanted {
             Some(wanted) => {
-                if let Some((summary, detail)) = unknown_ids(&wanted, &table) {
-                    diags.error(summary, detail, AttributePath::new("partition_ids"));
+                if let Err(e) = known_ids(&wanted, &table) {
+                    diag::refused(diags, &e);
                     return None;
                 }
-                wanted.into_iter().map(|id| id as u32).collect()
+                wanted
             }
             None => table,
         };
-        let timeout = tf::timeout_of(&planned.timeouts, |t| &t.create);
+        let timeout = Timeouts::of(&planned.timeouts, Op::Create);
         let trim = planned.trim_log == Value::Value(true);
-        let outcome = create_snapshots(client, &ids, trim, timeout).await;
-        self.shared.invalidate().await;
+        let outcome = ops::snapshots::create(api, &ids, trim, timeout).await;
+        self.ctx.invalidate().await;
         if outcome.taken.is_empty()
             && !outcome.failed.is_empty()
             && outcome.failed.iter().all(|f| f.not_configured)
         {
-            diags.root_error("No snapshot repository is configured", REPOSITORY_HELP);
+            diags.root_error(
+                "No snapshot repository is configured",
+                diag::REPOSITORY_HELP,
+            );
             return None;
         }
         let mut state = planned;
@@ -166,12 +165,16 @@ impl PartitionSnapshotResource {
                 .map(|f| format!("  - partition {}: {}", f.partition_id, f.reason))
                 .collect();
             let help = if outcome.failed.iter().any(|f| f.not_configured) {
-                format!("\n\n{REPOSITORY_HELP}")
+                format!("\n\n{}", diag::REPOSITORY_HELP)
             } else {
                 String::new()
             };
             diags.root_error(
-                format!("Snapshots failed for {} of {} partitions", outcome.failed.len(), ids.len()),
+                format!(
+                    "Snapshots failed for {} of {} partitions",
+                    outcome.failed.len(),
+                    ids.len()
+                ),
                 format!(
                     "{}\nThe snapshots that succeeded are kept in state and the resource is tainted: the next \
                      apply takes them again, for every partition.{help}",
@@ -189,45 +192,64 @@ impl PartitionSnapshotResource {
 #[async_trait]
 impl Resource for PartitionSnapshotResource {
     type State<'a> = State;
-    type PrivateState<'a> = ValueEmpty;
+    type PrivateState<'a> = Value<Private>;
     type ProviderMetaState<'a> = ValueEmpty;
 
     fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        use AttributeType::{Bool, List, Map, Number, Object, Set, String as Str};
-        let snapshot = Object(HashMap::from([
-            ("partition_id".to_string(), Number),
-            ("snapshot_id".to_string(), Str),
-            ("log_id".to_string(), Number),
-            ("min_applied_lsn".to_string(), Number),
-        ]));
-        let attributes = HashMap::from([
-            ("id".to_string(), computed(Str, "When the snapshots were taken (RFC 3339).")),
-            ("partition_ids".to_string(), optional_computed(Set(Box::new(Number)), "Partitions to snapshot. Default: every partition in the partition table. Unknown ids are an error (checked at plan time when the cluster answers)." )),
-            ("trim_log".to_string(), optional_computed(Bool, "Trim each log up to its snapshot (default `false`).")),
-            ("triggers".to_string(), tf::optional(Map(Box::new(Str)), "Any change takes new snapshots (the resource is replaced).")),
-            ("created_at".to_string(), computed(Str, "When the snapshots were taken (RFC 3339).")),
-            ("snapshots".to_string(), computed(List(Box::new(snapshot)), "One entry per partition: `partition_id`, `snapshot_id`, `log_id`, `min_applied_lsn`.")),
-        ]);
-        Some(Schema {
-            version: 0,
-            block: Block {
-                version: 0,
-                attributes,
-                blocks: HashMap::from([(
-                    "timeouts".to_string(),
-                    NestedBlock::Optional(tf::timeouts_block(&["create", "update"])),
-                )]),
-                description: Description::markdown(
-                    "Snapshots of the cluster's partitions in its snapshot repository. Destroying it leaves the \
-                     snapshots in the repository.",
+        use AttributeType::{Bool, List, Map, Number, Set, String as Str};
+        let fields = snapshot_fields();
+        Some(schema(
+            "Snapshots of the cluster's partitions in its snapshot repository. Any change takes new \
+             snapshots (the resource is replaced). Destroying it leaves the snapshots in the repository. \
+             Import is not supported: a snapshot is taken, not adopted.",
+            vec![
+                ("id", computed(Str, "When the snapshots were taken (RFC 3339).")),
+                (
+                    "partition_ids",
+                    optional_computed(
+                        Set(Box::new(Number)),
+                        "Partitions to snapshot. Default: every partition in the partition table. Unknown \
+                         ids are refused (at plan time when the cluster answers).",
+                    ),
                 ),
-                deprecated: false,
-            },
-        })
+                (
+                    "trim_log",
+                    optional_computed(
+                        Bool,
+                        "Trim each partition's log up to its snapshot. Default `false`.",
+                    ),
+                ),
+                (
+                    "triggers",
+                    optional(
+                        Map(Box::new(Str)),
+                        "Any change takes new snapshots (the resource is replaced).",
+                    ),
+                ),
+                (
+                    "created_at",
+                    computed(Str, "When the snapshots were taken (RFC 3339)."),
+                ),
+                (
+                    "snapshots",
+                    computed(
+                        List(Box::new(fields.object_type())),
+                        &fields.describe("One entry per partition snapshotted."),
+                    ),
+                ),
+            ],
+            vec![(
+                "timeouts",
+                Timeouts::block(&[(
+                    Op::Create,
+                    "taking the snapshots, retries of partitions that cannot be snapshotted yet included",
+                )]),
+            )],
+        ))
     }
 
     async fn validate<'a>(&self, diags: &mut Diagnostics, config: State) -> Option<()> {
-        check_config(diags, &config);
+        check(diags, &config);
         Some(())
     }
 
@@ -235,9 +257,9 @@ impl Resource for PartitionSnapshotResource {
         &self,
         _diags: &mut Diagnostics,
         state: State,
-        private: ValueEmpty,
+        private: Value<Private>,
         _meta: ValueEmpty,
-    ) -> Option<(State, ValueEmpty)> {
+    ) -> Option<(State, Value<Private>)> {
         // Snapshots are immutable records of what was taken; there is nothing to refresh.
         Some((state, private))
     }
@@ -248,33 +270,24 @@ impl Resource for PartitionSnapshotResource {
         proposed: State,
         config: State,
         _meta: ValueEmpty,
-    ) -> Option<(State, ValueEmpty)> {
-        check_config(diags, &config);
+    ) -> Option<(State, Value<Private>)> {
+        let wanted = check(diags, &config);
         let mut planned = proposed;
-        planned.id = Value::Unknown;
-        planned.created_at = Value::Unknown;
-        planned.snapshots = Value::Unknown;
-        if planned.trim_log.is_null() {
-            planned.trim_log = Value::Value(false);
-        }
-        match tf::known_vec(&config.partition_ids) {
-            Some(wanted) => {
-                // Best effort at plan time: the cluster may not exist yet.
-                if let Some(client) = self.shared.client_if_known() {
-                    let probe = tokio::time::timeout(
-                        std::time::Duration::from_secs(3),
-                        client.partition_ids(),
-                    );
-                    if let Ok(Ok(table)) = probe.await {
-                        if let Some((summary, detail)) = unknown_ids(&wanted, &table) {
-                            diags.error(summary, detail, AttributePath::new("partition_ids"));
-                        }
-                    }
+        unknown_results(&mut planned);
+        plan::default_from_config(&mut planned.trim_log, &config.trim_log, false);
+        plan::unknown_unless_configured(&mut planned.partition_ids, &config.partition_ids);
+        if let (Some(wanted), Some(api)) = (wanted, self.ctx.api_if_known()) {
+            // Best effort at plan time: the cluster may not exist yet.
+            if let Some(table) = probe(api.partition_ids()).await {
+                if let Err(e) = known_ids(&wanted, &table) {
+                    diag::refused(diags, &e);
                 }
             }
-            None => planned.partition_ids = Value::Unknown,
         }
-        Some((planned, ValueEmpty::default()))
+        let private = Private {
+            every_partition: config.partition_ids.is_null(),
+        };
+        Some((planned, Value::Value(private)))
     }
 
     async fn plan_update<'a>(
@@ -283,42 +296,58 @@ impl Resource for PartitionSnapshotResource {
         prior: State,
         proposed: State,
         config: State,
-        private: ValueEmpty,
+        private: Value<Private>,
         _meta: ValueEmpty,
-    ) -> Option<(State, ValueEmpty, Vec<AttributePath>)> {
-        check_config(diags, &config);
+    ) -> Option<(State, Value<Private>, Vec<AttributePath>)> {
+        check(diags, &config);
         let mut planned = proposed;
-        if planned.trim_log.is_null() {
-            planned.trim_log = Value::Value(false);
-        }
+        plan::default_from_config(&mut planned.trim_log, &config.trim_log, false);
         let mut replace = Vec::new();
-        if planned.triggers != prior.triggers {
-            replace.push(AttributePath::new("triggers"));
-        }
-        if config.partition_ids.is_value() && planned.partition_ids != prior.partition_ids {
-            replace.push(AttributePath::new("partition_ids"));
-        }
-        if planned.trim_log != prior.trim_log {
-            replace.push(AttributePath::new("trim_log"));
-        }
-        if !replace.is_empty() {
-            planned.id = Value::Unknown;
-            planned.created_at = Value::Unknown;
-            planned.snapshots = Value::Unknown;
-            if config.partition_ids.is_null() {
+        plan::requires_replace(&mut replace, "triggers", &prior.triggers, &planned.triggers);
+        plan::requires_replace(&mut replace, "trim_log", &prior.trim_log, &planned.trim_log);
+        let was_every_partition = match &private {
+            Value::Value(p) => p.every_partition,
+            // State written before this was recorded: every partition if it covered the table.
+            _ => match self.ctx.api_if_known() {
+                Some(api) => probe(api.partition_ids()).await.is_some_and(|table| {
+                    known_vec(&prior.partition_ids).is_some_and(|ids| {
+                        ids.len() == table.len()
+                            && table.iter().all(|t| ids.contains(&i64::from(*t)))
+                    })
+                }),
+                None => false,
+            },
+        };
+        match &config.partition_ids {
+            // Back to the default from a list: new snapshots of every partition.
+            Value::Null if !was_every_partition => {
+                replace.push(AttributePath::new("partition_ids"));
                 planned.partition_ids = Value::Unknown;
             }
+            Value::Null => {}
+            _ => plan::requires_replace(
+                &mut replace,
+                "partition_ids",
+                &prior.partition_ids,
+                &planned.partition_ids,
+            ),
         }
-        Some((planned, private, replace))
+        if !replace.is_empty() {
+            unknown_results(&mut planned);
+        }
+        let private = Private {
+            every_partition: config.partition_ids.is_null(),
+        };
+        Some((planned, Value::Value(private), replace))
     }
 
     async fn plan_destroy<'a>(
         &self,
         _diags: &mut Diagnostics,
         _prior: State,
-        private: ValueEmpty,
+        private: Value<Private>,
         _meta: ValueEmpty,
-    ) -> Option<ValueEmpty> {
+    ) -> Option<Value<Private>> {
         Some(private)
     }
 
@@ -327,9 +356,9 @@ impl Resource for PartitionSnapshotResource {
         diags: &mut Diagnostics,
         planned: State,
         _config: State,
-        private: ValueEmpty,
+        private: Value<Private>,
         _meta: ValueEmpty,
-    ) -> Option<(State, ValueEmpty)> {
+    ) -> Option<(State, Value<Private>)> {
         let state = self.take(diags, planned).await?;
         Some((state, private))
     }
@@ -341,9 +370,9 @@ impl Resource for PartitionSnapshotResource {
         _prior: State,
         planned: State,
         _config: State,
-        private: ValueEmpty,
+        private: Value<Private>,
         _meta: ValueEmpty,
-    ) -> Option<(State, ValueEmpty)> {
+    ) -> Option<(State, Value<Private>)> {
         Some((planned, private))
     }
 
@@ -351,7 +380,7 @@ impl Resource for PartitionSnapshotResource {
         &self,
         diags: &mut Diagnostics,
         prior: State,
-        _private: ValueEmpty,
+        _private: Value<Private>,
         _meta: ValueEmpty,
     ) -> Option<()> {
         let n = prior.snapshots.as_ref_option().map_or(0, Vec::len);
@@ -364,6 +393,19 @@ impl Resource for PartitionSnapshotResource {
         );
         Some(())
     }
+
+    async fn import<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        _id: String,
+    ) -> Option<(State, Value<Private>)> {
+        diags.root_error(
+            "restate_partition_snapshot cannot be imported",
+            "A snapshot is taken, not adopted: add the resource to the configuration and apply, which \
+             takes new snapshots of the partitions.",
+        );
+        None
+    }
 }
 
 #[cfg(test)]
@@ -372,27 +414,13 @@ mod tests {
 
     #[test]
     fn unknown_ids_are_named_with_the_table() {
-        let (summary, detail) = unknown_ids(&[1, 7, 9], &[0, 1, 2, 3]).unwrap();
-        assert_eq!(summary, "Unknown partition ids");
+        let e = known_ids(&[1, 7, 9], &[0, 1, 2, 3])
+            .unwrap_err()
+            .to_string();
         assert!(
-            detail.contains("Partitions 7, 9 are not") && detail.contains("partitions 0 to 3"),
-            "{detail}"
+            e.contains("Partitions 7, 9 are not") && e.contains("partitions 0 to 3"),
+            "{e}"
         );
-        assert!(unknown_ids(&[0, 3], &[0, 1, 2, 3]).is_none());
-    }
-
-    #[test]
-    fn ids_must_fit_a_partition_id() {
-        let mut diags = Diagnostics::default();
-        let c = State {
-            partition_ids: Value::Value(vec![
-                Value::Value(-1),
-                Value::Value(70000),
-                Value::Value(2),
-            ]),
-            ..Default::default()
-        };
-        check_config(&mut diags, &c);
-        assert_eq!(diags.errors.len(), 2);
+        assert!(known_ids(&[0, 3], &[0, 1, 2, 3]).is_ok());
     }
 }

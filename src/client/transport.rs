@@ -1,4 +1,5 @@
-//! Connections to a list of Restate nodes: lazy channels, per-request timeouts, failover to the next
+//! Connections to a list of Restate nodes: lazy channels with keep-alives, a deadline on every
+//! request (sent to the server as `grpc-timeout` and enforced here too), failover to the next
 //! endpoint on connection errors and `UNAVAILABLE`, and bounded retries with backoff while every
 //! endpoint is unavailable (an admin role answers "svc is not ready yet" for a while after start).
 
@@ -8,13 +9,14 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tonic::codegen::http::uri::PathAndQuery;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Channel, Endpoint as TonicEndpoint};
 
-use super::error::Error;
+use super::error::{short_method, Error};
 use super::wire;
+use crate::domain::Endpoint;
 
 /// How long to keep retrying when every endpoint is transiently unavailable.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     pub max_elapsed: Duration,
     pub initial_backoff: Duration,
@@ -31,9 +33,9 @@ impl Default for RetryPolicy {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientSettings {
-    pub endpoints: Vec<String>,
+    pub endpoints: Vec<Endpoint>,
     /// When set, every endpoint must report this cluster name before it is used.
     pub cluster_name: Option<String>,
     pub request_timeout: Duration,
@@ -43,47 +45,9 @@ pub struct ClientSettings {
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:5122";
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-impl Default for ClientSettings {
-    fn default() -> Self {
-        ClientSettings {
-            endpoints: vec![DEFAULT_ENDPOINT.to_string()],
-            cluster_name: None,
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            retry: RetryPolicy::default(),
-        }
-    }
-}
-
-/// Checks an endpoint string: an http(s) URL with a host. Returns it without a trailing slash.
-pub fn normalize_endpoint(raw: &str) -> Result<String, String> {
-    let raw = raw.trim();
-    let scheme = ["http://", "https://"]
-        .into_iter()
-        .find(|s| raw.starts_with(s))
-        .ok_or_else(|| {
-            "it must start with http:// or https:// (for example http://10.0.0.1:5122)".to_string()
-        })?;
-    let rest = raw[scheme.len()..].trim_end_matches('/');
-    let trimmed = &raw[..scheme.len() + rest.len()];
-    if rest.is_empty() || rest.starts_with(':') {
-        return Err("it has no host".into());
-    }
-    if rest.contains('/') {
-        return Err("it must be only scheme, host and port, without a path".into());
-    }
-    let port = match rest.strip_prefix('[') {
-        Some(v6) => v6.split_once(']').and_then(|(_, p)| p.strip_prefix(':')),
-        None => rest.split_once(':').map(|(_, p)| p),
-    };
-    if let Some(p) = port {
-        p.parse::<u16>()
-            .map_err(|_| format!("\"{p}\" is not a port number"))?;
-    }
-    trimmed
-        .parse::<tonic::codegen::http::Uri>()
-        .map_err(|e| format!("it is not a valid URL: {e}"))?;
-    Ok(trimmed.to_string())
-}
+/// Keep-alive pings on idle connections, so a long wait notices a node that went away.
+const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(10);
+const TCP_KEEP_ALIVE: Duration = Duration::from_secs(30);
 
 /// A client for the admin gRPC services of one Restate cluster.
 pub struct AdminClient {
@@ -93,31 +57,20 @@ pub struct AdminClient {
     verified: Mutex<HashSet<String>>,
     /// Index of the endpoint that answered last; tried first next time.
     preferred: AtomicUsize,
-    /// RPCs sent by this client (for tests and debug logs).
+    /// RPCs sent by this client (for tests, benchmarks and debug logs).
     rpcs: AtomicUsize,
 }
 
 impl AdminClient {
     pub fn new(settings: ClientSettings) -> Result<Self, Error> {
-        let mut endpoints = Vec::new();
-        for e in &settings.endpoints {
-            let n = normalize_endpoint(e).map_err(|reason| Error::InvalidEndpoint {
-                endpoint: e.clone(),
-                reason,
-            })?;
-            endpoints.push(n);
-        }
-        if endpoints.is_empty() {
+        if settings.endpoints.is_empty() {
             return Err(Error::InvalidEndpoint {
                 endpoint: String::new(),
                 reason: "the endpoint list is empty".into(),
             });
         }
         Ok(AdminClient {
-            settings: ClientSettings {
-                endpoints,
-                ..settings
-            },
+            settings,
             channels: Mutex::new(HashMap::new()),
             verified: Mutex::new(HashSet::new()),
             preferred: AtomicUsize::new(0),
@@ -127,6 +80,15 @@ impl AdminClient {
 
     pub fn settings(&self) -> &ClientSettings {
         &self.settings
+    }
+
+    pub fn endpoint_list(&self) -> String {
+        self.settings
+            .endpoints
+            .iter()
+            .map(Endpoint::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// How many RPCs this client has sent.
@@ -139,13 +101,16 @@ impl AdminClient {
         if let Some(c) = channels.get(endpoint) {
             return Ok(c.clone());
         }
-        let channel = Endpoint::from_shared(endpoint.to_string())
+        let channel = TonicEndpoint::from_shared(endpoint.to_string())
             .map_err(|e| Error::InvalidEndpoint {
                 endpoint: endpoint.to_string(),
                 reason: e.to_string(),
             })?
-            // The request timeout is enforced around each call (see call_at), with our own error.
             .connect_timeout(self.settings.request_timeout)
+            .tcp_keepalive(Some(TCP_KEEP_ALIVE))
+            .http2_keep_alive_interval(KEEP_ALIVE_INTERVAL)
+            .keep_alive_timeout(self.settings.request_timeout)
+            .keep_alive_while_idle(true)
             // Connect on first use, so provider settings may come from other resources' outputs.
             .connect_lazy();
         channels.insert(endpoint.to_string(), channel.clone());
@@ -163,26 +128,51 @@ impl AdminClient {
         Req: prost::Message + Send + Sync + 'static,
         Resp: prost::Message + Default + Send + Sync + 'static,
     {
+        self.call_at_within(endpoint, method, request, self.settings.request_timeout)
+            .await
+    }
+
+    /// Like [`call_at`](Self::call_at) with its own deadline (a call the server may take long
+    /// to answer, such as a snapshot export).
+    pub async fn call_at_within<Req, Resp>(
+        &self,
+        endpoint: &str,
+        method: &'static str,
+        request: Req,
+        timeout: Duration,
+    ) -> Result<Resp, Error>
+    where
+        Req: prost::Message + Send + Sync + 'static,
+        Resp: prost::Message + Default + Send + Sync + 'static,
+    {
         let channel = self.channel(endpoint)?;
-        let timeout = self.settings.request_timeout;
         self.rpcs.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!("{endpoint}: {method}");
+        let started = Instant::now();
         let call = async move {
             let mut grpc = tonic::client::Grpc::new(channel);
             grpc.ready()
                 .await
                 .map_err(|e| tonic::Status::unavailable(format!("connection failed: {e}")))?;
             let codec = tonic::codec::ProstCodec::<Req, Resp>::default();
-            grpc.unary(
-                tonic::Request::new(request),
-                PathAndQuery::from_static(method),
-                codec,
-            )
-            .await
-            .map(tonic::Response::into_inner)
+            let mut request = tonic::Request::new(request);
+            // The server learns the deadline too (`grpc-timeout`) and can stop working on it.
+            request.set_timeout(timeout);
+            grpc.unary(request, PathAndQuery::from_static(method), codec)
+                .await
+                .map(tonic::Response::into_inner)
         };
-        match tokio::time::timeout(timeout, call).await {
+        let result = match tokio::time::timeout(timeout, call).await {
             Ok(Ok(resp)) => Ok(resp),
+            // The channel enforces the `grpc-timeout` deadline too, and reports it as CANCELLED.
+            Ok(Err(status))
+                if status.code() == tonic::Code::Cancelled && started.elapsed() >= timeout =>
+            {
+                Err(Error::Timeout {
+                    endpoint: endpoint.to_string(),
+                    method,
+                    after: timeout,
+                })
+            }
             Ok(Err(status)) => Err(Error::Status {
                 endpoint: endpoint.to_string(),
                 method,
@@ -194,7 +184,27 @@ impl AdminClient {
                 method,
                 after: timeout,
             }),
+        };
+        let elapsed_ms = started.elapsed().as_millis();
+        match &result {
+            Ok(_) => tracing::debug!(
+                endpoint,
+                method = short_method(method),
+                status = "OK",
+                elapsed_ms,
+                "RPC {} to {endpoint}: OK in {elapsed_ms} ms",
+                short_method(method)
+            ),
+            Err(e) => tracing::debug!(
+                endpoint,
+                method = short_method(method),
+                status = %e.code().map_or("TIMEOUT".to_string(), super::error::code_name),
+                elapsed_ms,
+                "RPC {} to {endpoint} failed in {elapsed_ms} ms: {e}",
+                short_method(method)
+            ),
         }
+        result
     }
 
     /// Checks the cluster-name guard for an endpoint (once per process).
@@ -236,22 +246,24 @@ impl AdminClient {
         Req: prost::Message + Clone + Send + Sync + 'static,
         Resp: prost::Message + Default + Send + Sync + 'static,
     {
-        self.call_on(&self.settings.endpoints.clone(), method, request)
+        self.call_on(method, request, self.settings.request_timeout)
             .await
             .map(|(_, r)| r)
     }
 
-    /// Like [`call`](Self::call) on a chosen list of endpoints; also returns the one that answered.
+    /// Like [`call`](Self::call), each attempt bounded by `timeout`; also returns the endpoint
+    /// that answered.
     pub async fn call_on<Req, Resp>(
         &self,
-        endpoints: &[String],
         method: &'static str,
         request: Req,
+        timeout: Duration,
     ) -> Result<(String, Resp), Error>
     where
         Req: prost::Message + Clone + Send + Sync + 'static,
         Resp: prost::Message + Default + Send + Sync + 'static,
     {
+        let endpoints = &self.settings.endpoints;
         let started = Instant::now();
         let retry = &self.settings.retry;
         let mut backoff = retry.initial_backoff;
@@ -261,20 +273,23 @@ impl AdminClient {
             let first = self.preferred.load(Ordering::Relaxed) % n;
             for i in 0..endpoints.len() {
                 let idx = (first + i) % n;
-                let endpoint = &endpoints[idx];
+                let endpoint = endpoints[idx].as_str();
                 let result = match self.verify(endpoint).await {
-                    Ok(()) => self.call_at(endpoint, method, request.clone()).await,
+                    Ok(()) => {
+                        self.call_at_within(endpoint, method, request.clone(), timeout)
+                            .await
+                    }
                     Err(e) => Err(e),
                 };
                 match result {
                     Ok(resp) => {
-                        if endpoints.len() == self.settings.endpoints.len() {
-                            self.preferred.store(idx, Ordering::Relaxed);
-                        }
-                        return Ok((endpoint.clone(), resp));
+                        self.preferred.store(idx, Ordering::Relaxed);
+                        return Ok((endpoint.to_string(), resp));
                     }
                     Err(e) if e.is_transient() => {
-                        tracing::debug!("{e}; trying the next endpoint");
+                        if endpoints.len() > 1 {
+                            tracing::debug!("{e}; trying the next endpoint");
+                        }
                         errors.push(e);
                     }
                     Err(e) => return Err(e),
@@ -291,6 +306,11 @@ impl AdminClient {
                     }
                 });
             }
+            tracing::debug!(
+                "{}: every endpoint failed; retrying in {} ms",
+                short_method(method),
+                backoff.as_millis()
+            );
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(retry.max_backoff);
         }
@@ -316,32 +336,16 @@ fn describe_status(status: &tonic::Status) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn endpoints_must_be_http_urls() {
-        assert_eq!(
-            normalize_endpoint("http://127.0.0.1:5122/").unwrap(),
-            "http://127.0.0.1:5122"
-        );
-        assert_eq!(
-            normalize_endpoint("https://n1.example:5122").unwrap(),
-            "https://n1.example:5122"
-        );
-        assert!(normalize_endpoint("127.0.0.1:5122")
-            .unwrap_err()
-            .contains("http://"));
-        assert!(normalize_endpoint("http://")
-            .unwrap_err()
-            .contains("no host"));
-        assert!(normalize_endpoint("http://h:5122/x")
-            .unwrap_err()
-            .contains("without a path"));
-        assert!(normalize_endpoint("http://h:notaport")
-            .unwrap_err()
-            .contains("not a port"));
-        assert_eq!(
-            normalize_endpoint("http://[::1]:5122").unwrap(),
-            "http://[::1]:5122"
-        );
+    fn settings(endpoints: Vec<String>, timeout: Duration, retry: RetryPolicy) -> ClientSettings {
+        ClientSettings {
+            endpoints: endpoints
+                .iter()
+                .map(|e| Endpoint::parse(e).unwrap())
+                .collect(),
+            cluster_name: None,
+            request_timeout: timeout,
+            retry,
+        }
     }
 
     #[tokio::test]
@@ -357,17 +361,13 @@ mod tests {
             .iter()
             .map(|p| format!("http://127.0.0.1:{p}"))
             .collect();
-        let client = AdminClient::new(ClientSettings {
-            endpoints: endpoints.clone(),
-            cluster_name: None,
-            request_timeout: Duration::from_secs(2),
-            retry: RetryPolicy {
-                max_elapsed: Duration::from_millis(300),
-                initial_backoff: Duration::from_millis(100),
-                max_backoff: Duration::from_millis(100),
-            },
-        })
-        .unwrap();
+        let retry = RetryPolicy {
+            max_elapsed: Duration::from_millis(300),
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(100),
+        };
+        let client =
+            AdminClient::new(settings(endpoints.clone(), Duration::from_secs(2), retry)).unwrap();
         let err = client
             .call::<_, wire::IdentResponse>(wire::methods::GET_IDENT, wire::Empty {})
             .await
@@ -390,15 +390,15 @@ mod tests {
                 held.push(s);
             }
         });
-        let client = AdminClient::new(ClientSettings {
-            endpoints: vec![format!("http://127.0.0.1:{port}")],
-            cluster_name: None,
-            request_timeout: Duration::from_millis(500),
-            retry: RetryPolicy {
-                max_elapsed: Duration::ZERO,
-                ..RetryPolicy::default()
-            },
-        })
+        let retry = RetryPolicy {
+            max_elapsed: Duration::ZERO,
+            ..RetryPolicy::default()
+        };
+        let client = AdminClient::new(settings(
+            vec![format!("http://127.0.0.1:{port}")],
+            Duration::from_millis(500),
+            retry,
+        ))
         .unwrap();
         let err = client
             .call::<_, wire::IdentResponse>(wire::methods::GET_IDENT, wire::Empty {})

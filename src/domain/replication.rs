@@ -77,9 +77,27 @@ impl Replication {
         }
     }
 
+    /// A replication as a user writes it.
+    pub fn parse_input(text: &str) -> Result<Replication, super::error::Error> {
+        text.parse()
+            .map_err(|source| super::error::Error::Replication {
+                input: text.to_string(),
+                source,
+            })
+    }
+
     /// True when both strings parse and mean the same property.
     pub fn same(a: &str, b: &str) -> bool {
         matches!((a.parse::<Replication>(), b.parse::<Replication>()), (Ok(x), Ok(y)) if x == y)
+    }
+
+    /// The JSON form the server stores in replicated loglet params (`{"node": 2}`).
+    pub fn to_json(&self) -> serde_json::Value {
+        self.0
+            .iter()
+            .map(|(s, n)| (s.as_str().to_string(), serde_json::Value::from(*n)))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
     }
 }
 
@@ -96,14 +114,9 @@ impl fmt::Display for Replication {
 }
 
 /// Why a replication string was rejected; the text is shown to the user as is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct ReplicationError(pub String);
-
-impl fmt::Display for ReplicationError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 const SYNTAX_HELP: &str =
     "write a number of copies (\"2\") or scopes with copies (\"{node: 3}\", \"{zone: 2, node: 3}\"); scopes are node, zone and region";

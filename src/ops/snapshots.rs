@@ -10,20 +10,11 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tonic::Code;
 
-use super::connection::AdminClient;
-use super::error::Error;
-use super::wire::{self, methods};
+use super::AdminApi;
+use crate::client::{self, SnapshotTaken};
 
 /// How many partitions are exported at once.
 pub const PARALLELISM: usize = 4;
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SnapshotTaken {
-    pub partition_id: u32,
-    pub snapshot_id: String,
-    pub log_id: u32,
-    pub min_applied_lsn: u64,
-}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SnapshotFailure {
@@ -33,24 +24,20 @@ pub struct SnapshotFailure {
     pub not_configured: bool,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SnapshotOutcome {
     /// Ordered by partition id.
     pub taken: Vec<SnapshotTaken>,
     pub failed: Vec<SnapshotFailure>,
 }
 
-const NOT_CONFIGURED: &str = "repository is not configured";
-
 /// Errors worth another try before the deadline.
-fn retryable(e: &Error) -> bool {
-    if e.message_contains(NOT_CONFIGURED) {
-        return false;
-    }
+fn retryable(e: &client::Error) -> bool {
     match e {
-        Error::ClusterMismatch { .. } | Error::InvalidEndpoint { .. } | Error::Decode { .. } => {
-            false
-        }
+        client::Error::RepositoryNotConfigured { .. }
+        | client::Error::ClusterMismatch { .. }
+        | client::Error::InvalidEndpoint { .. }
+        | client::Error::Decode { .. } => false,
         _ => !matches!(
             e.code(),
             Some(
@@ -63,51 +50,25 @@ fn retryable(e: &Error) -> bool {
     }
 }
 
-impl AdminClient {
-    /// One `CreatePartitionSnapshot` (with the client's failover and `UNAVAILABLE` retries).
-    pub async fn create_snapshot(
-        &self,
-        partition_id: u32,
-        trim_log: bool,
-    ) -> Result<SnapshotTaken, Error> {
-        let r: wire::CreatePartitionSnapshotResponse = self
-            .call(
-                methods::CREATE_PARTITION_SNAPSHOT,
-                wire::CreatePartitionSnapshotRequest {
-                    partition_id,
-                    min_target_lsn: None,
-                    trim_log,
-                },
-            )
-            .await?;
-        Ok(SnapshotTaken {
-            partition_id,
-            snapshot_id: r.snapshot_id,
-            log_id: r.log_id,
-            min_applied_lsn: r.min_applied_lsn,
-        })
-    }
-}
-
 /// Snapshots `partition_ids` (which must exist: the server panics on an unknown id).
-pub async fn create_snapshots(
-    client: Arc<AdminClient>,
+pub async fn create(
+    api: Arc<dyn AdminApi>,
     partition_ids: &[u32],
     trim_log: bool,
     timeout: Duration,
 ) -> SnapshotOutcome {
-    let deadline = Instant::now() + timeout;
+    let started = Instant::now();
     let permits = Arc::new(Semaphore::new(PARALLELISM));
     let mut tasks = JoinSet::new();
     for &pid in partition_ids {
-        let (client, permits) = (client.clone(), permits.clone());
+        let (api, permits) = (api.clone(), permits.clone());
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
             let mut backoff = Duration::from_millis(250);
             loop {
-                match client.create_snapshot(pid, trim_log).await {
+                match api.create_snapshot(pid, trim_log).await {
                     Ok(t) => return Ok(t),
-                    Err(e) if retryable(&e) && Instant::now() + backoff < deadline => {
+                    Err(e) if retryable(&e) && started.elapsed() + backoff < timeout => {
                         tracing::debug!("partition {pid}: {e}; retrying");
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(Duration::from_secs(2));
@@ -115,7 +76,10 @@ pub async fn create_snapshots(
                     Err(e) => {
                         return Err(SnapshotFailure {
                             partition_id: pid,
-                            not_configured: e.message_contains(NOT_CONFIGURED),
+                            not_configured: matches!(
+                                e,
+                                client::Error::RepositoryNotConfigured { .. }
+                            ),
                             reason: e.to_string(),
                         })
                     }
@@ -152,10 +116,10 @@ pub async fn create_snapshots(
 mod tests {
     use super::*;
 
-    fn status(code: Code, message: &str) -> Error {
-        Error::Status {
+    fn status(code: Code, message: &str) -> client::Error {
+        client::Error::Status {
             endpoint: "http://n1:5122".into(),
-            method: methods::CREATE_PARTITION_SNAPSHOT,
+            method: "/restate.cluster_ctrl.ClusterCtrlSvc/CreatePartitionSnapshot",
             code,
             message: message.into(),
         }
@@ -175,10 +139,11 @@ mod tests {
             Code::Unavailable,
             "svc is not ready yet"
         )));
-        assert!(!retryable(&status(
-            Code::Internal,
-            "SnapshotCreationFailed(\"Snapshot repository is not configured for partition 0\")"
-        )));
+        assert!(!retryable(&client::Error::RepositoryNotConfigured {
+            endpoint: "http://n1:5122".into(),
+            partition_id: 0,
+            message: "Snapshot repository is not configured for partition 0".into(),
+        }));
         assert!(!retryable(&status(
             Code::InvalidArgument,
             "partition id out of range"

@@ -1,0 +1,311 @@
+//! The admin RPCs the provider uses, typed: each takes and returns domain types, and no wire type
+//! leaves this module.
+//!
+//! Nodes and logs are read with `MetadataProxySvc.Get` rather than `NodeCtlSvc.GetMetadata`: the
+//! proxy reads the metadata store itself, so a value is never a node's stale local copy (which
+//! matters when polling for a change to take effect), and it needs no Arrow decoder as
+//! `ClusterCtrlSvc.Query` would. Liveness comes from `ClusterCtrlSvc.GetClusterState`, which the
+//! admin leader keeps.
+
+use std::time::Duration;
+
+use tonic::Code;
+
+use super::error::Error;
+use super::metadata;
+use super::transport::AdminClient;
+use super::wire::{self, methods};
+use crate::domain::{
+    ClusterConfig, ControllerState, Ident, LogProvider, LogsView, NodesConfiguration, Processor,
+    ProvisionRequest, Provisioned, Replication, Role,
+};
+
+/// A snapshot the server took.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotTaken {
+    pub partition_id: u32,
+    pub snapshot_id: String,
+    pub log_id: u32,
+    pub min_applied_lsn: u64,
+}
+
+fn from_wire_replication(
+    what: &str,
+    r: Option<wire::ReplicationProperty>,
+) -> Result<Option<Replication>, Error> {
+    match r.map(|r| r.replication_property).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(text) => text.parse().map(Some).map_err(|e| Error::Decode {
+            what: what.to_string(),
+            reason: format!("replication \"{text}\": {e}"),
+        }),
+    }
+}
+
+fn to_wire_replication(r: &Option<Replication>) -> Option<wire::ReplicationProperty> {
+    r.as_ref().map(|r| wire::ReplicationProperty {
+        replication_property: r.to_string(),
+    })
+}
+
+fn config_from_wire(c: wire::ClusterConfiguration) -> Result<ClusterConfig, Error> {
+    let what = "the cluster configuration";
+    let provider = c.bifrost_provider.unwrap_or_default();
+    Ok(ClusterConfig {
+        num_partitions: c.num_partitions,
+        partition_replication: from_wire_replication(what, c.partition_replication)?,
+        log_provider: LogProvider::reported(&provider.provider),
+        log_replication: from_wire_replication(what, provider.replication_property)?,
+        log_nodeset_size: provider.target_nodeset_size,
+    })
+}
+
+fn config_to_wire(c: &ClusterConfig) -> wire::ClusterConfiguration {
+    wire::ClusterConfiguration {
+        num_partitions: c.num_partitions,
+        partition_replication: to_wire_replication(&c.partition_replication),
+        bifrost_provider: Some(wire::BifrostProvider {
+            provider: c.log_provider.to_string(),
+            replication_property: to_wire_replication(&c.log_replication),
+            target_nodeset_size: c.log_nodeset_size,
+        }),
+    }
+}
+
+impl AdminClient {
+    /// `GetIdent` on the first endpoint that answers.
+    pub async fn ident(&self) -> Result<Ident, Error> {
+        let (endpoint, r): (String, wire::IdentResponse) = self
+            .call_on(
+                methods::GET_IDENT,
+                wire::Empty {},
+                self.settings().request_timeout,
+            )
+            .await?;
+        Ok(Ident {
+            endpoint,
+            cluster_name: r.cluster_name,
+            node_id: r.node_id.map(|n| n.id),
+            roles: r
+                .roles
+                .iter()
+                .filter_map(|r| Role::from_reported(r))
+                .collect(),
+            alive: r.status == wire::node_status::ALIVE,
+            // An unprovisioned node has never seen a nodes configuration.
+            provisioned: r.nodes_config_version > 0
+                && r.metadata_server_status != wire::metadata_server_status::AWAITING_PROVISIONING,
+        })
+    }
+
+    /// `ProvisionCluster`; `ALREADY_EXISTS` means another party did it and is not an error.
+    pub async fn provision(&self, req: &ProvisionRequest) -> Result<Provisioned, Error> {
+        let request = wire::ProvisionClusterRequest {
+            dry_run: false,
+            num_partitions: req.num_partitions,
+            partition_replication: to_wire_replication(&req.partition_replication),
+            log_provider: req.log_provider.as_ref().map(ToString::to_string),
+            log_replication: to_wire_replication(&req.log_replication),
+            target_nodeset_size: req.log_nodeset_size,
+        };
+        match self
+            .call::<_, wire::ProvisionClusterResponse>(methods::PROVISION_CLUSTER, request)
+            .await
+        {
+            Ok(_) => Ok(Provisioned::Now),
+            Err(e) if e.code() == Some(Code::AlreadyExists) => Ok(Provisioned::Already),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn cluster_config(&self) -> Result<ClusterConfig, Error> {
+        let r: wire::GetClusterConfigurationResponse = self
+            .call(methods::GET_CLUSTER_CONFIGURATION, wire::Empty {})
+            .await?;
+        let c = r.cluster_configuration.ok_or_else(|| Error::Decode {
+            what: "GetClusterConfiguration response".into(),
+            reason: "it has no cluster_configuration".into(),
+        })?;
+        config_from_wire(c)
+    }
+
+    /// `SetClusterConfiguration` with the full object (the server replaces, it does not merge).
+    pub async fn set_cluster_config(&self, config: &ClusterConfig) -> Result<(), Error> {
+        let _: wire::Empty = self
+            .call(
+                methods::SET_CLUSTER_CONFIGURATION,
+                wire::SetClusterConfigurationRequest {
+                    cluster_configuration: Some(config_to_wire(config)),
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The raw (storage-codec framed) value of a metadata key, None when it does not exist.
+    pub async fn metadata_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        let r: wire::MetadataGetResponse = self
+            .call(
+                methods::METADATA_GET,
+                wire::MetadataGetRequest { key: key.into() },
+            )
+            .await?;
+        Ok(r.value.map(|v| v.bytes))
+    }
+
+    /// A metadata key from the metadata store, decoded to JSON; NotProvisioned when it is absent.
+    async fn metadata(&self, key: &str) -> Result<serde_json::Value, Error> {
+        match self.metadata_bytes(key).await? {
+            Some(bytes) => metadata::decode_value(key, &bytes),
+            None => Err(Error::NotProvisioned {
+                endpoint: self.endpoint_list(),
+            }),
+        }
+    }
+
+    pub async fn nodes_configuration(&self) -> Result<NodesConfiguration, Error> {
+        Ok(metadata::nodes_configuration(
+            &self.metadata("nodes_config").await?,
+        ))
+    }
+
+    /// The partition ids in the partition table.
+    pub async fn partition_ids(&self) -> Result<Vec<u32>, Error> {
+        Ok(metadata::partition_ids(
+            &self.metadata("partition_table").await?,
+        ))
+    }
+
+    pub async fn logs(&self) -> Result<LogsView, Error> {
+        metadata::logs(&self.metadata("bifrost_config").await?)
+    }
+
+    /// Liveness and partition processors, from the cluster controller (`GetClusterState`).
+    pub async fn controller_state(&self) -> Result<ControllerState, Error> {
+        let r: wire::ClusterStateResponse = self
+            .call(methods::GET_CLUSTER_STATE, wire::Empty {})
+            .await?;
+        let mut out = ControllerState::default();
+        for (id, state) in r.cluster_state.map(|s| s.nodes).unwrap_or_default() {
+            let alive = match state.state {
+                Some(wire::node_state::State::Alive(a)) => a,
+                _ => {
+                    out.alive.insert(id, false);
+                    continue;
+                }
+            };
+            out.alive.insert(id, true);
+            for (pid, p) in alive.partitions {
+                out.processors.push(Processor {
+                    node_id: id,
+                    partition_id: pid,
+                    leader: p.effective_mode == wire::run_mode::LEADER,
+                    applied_lsn: p.last_applied_log_lsn.map(|l| l.value),
+                    archived_lsn: p.last_archived_log_lsn.map(|l| l.value),
+                });
+            }
+        }
+        out.processors.sort_by_key(|p| (p.partition_id, p.node_id));
+        Ok(out)
+    }
+
+    /// One `CreatePartitionSnapshot` (with failover and `UNAVAILABLE` retries), each attempt
+    /// bounded by `timeout`: an export and upload can take longer than an ordinary request.
+    pub async fn create_snapshot(
+        &self,
+        partition_id: u32,
+        trim_log: bool,
+        timeout: Duration,
+    ) -> Result<SnapshotTaken, Error> {
+        let request = wire::CreatePartitionSnapshotRequest {
+            partition_id,
+            min_target_lsn: None,
+            trim_log,
+        };
+        let result: Result<(String, wire::CreatePartitionSnapshotResponse), Error> = self
+            .call_on(methods::CREATE_PARTITION_SNAPSHOT, request, timeout)
+            .await;
+        match result {
+            Ok((_, r)) => Ok(SnapshotTaken {
+                partition_id,
+                snapshot_id: r.snapshot_id,
+                log_id: r.log_id,
+                min_applied_lsn: r.min_applied_lsn,
+            }),
+            Err(e) => Err(classify_snapshot_error(partition_id, e)),
+        }
+    }
+}
+
+/// The server reports a missing snapshot repository only as the text of an `INTERNAL` status;
+/// this is the one place that reads it. (`INTERNAL` is not retried on another endpoint, so it
+/// never arrives wrapped in `AllEndpointsFailed`.)
+fn classify_snapshot_error(partition_id: u32, e: Error) -> Error {
+    const NOT_CONFIGURED: &str = "repository is not configured";
+    match e {
+        Error::Status {
+            endpoint, message, ..
+        } if message.contains(NOT_CONFIGURED) => Error::RepositoryNotConfigured {
+            endpoint,
+            partition_id,
+            message,
+        },
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: Code, message: &str) -> Error {
+        Error::Status {
+            endpoint: "http://n1:5122".into(),
+            method: methods::CREATE_PARTITION_SNAPSHOT,
+            code,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn a_missing_repository_is_told_apart_from_other_failures() {
+        let e = classify_snapshot_error(
+            0,
+            status(
+                Code::Internal,
+                "SnapshotCreationFailed(\"Snapshot repository is not configured for partition 0\")",
+            ),
+        );
+        assert!(
+            matches!(
+                e,
+                Error::RepositoryNotConfigured {
+                    partition_id: 0,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let other = status(Code::Internal, "A snapshot export is already in progress");
+        assert_eq!(classify_snapshot_error(0, other.clone()), other);
+    }
+
+    #[test]
+    fn configurations_round_trip_through_the_wire() {
+        let c = ClusterConfig {
+            num_partitions: 4,
+            partition_replication: Some("2".parse().unwrap()),
+            log_provider: LogProvider::Replicated,
+            log_replication: Some("{zone: 2, node: 3}".parse().unwrap()),
+            log_nodeset_size: 0,
+        };
+        let w = config_to_wire(&c);
+        assert_eq!(
+            w.bifrost_provider.as_ref().unwrap().replication_property,
+            Some(wire::ReplicationProperty {
+                replication_property: "{node: 3, zone: 2}".into()
+            })
+        );
+        assert_eq!(config_from_wire(w).unwrap(), c);
+    }
+}

@@ -1,0 +1,263 @@
+//! What a cluster is made of, as the provider sees it: its configuration, its nodes with their
+//! liveness, its partition processors and its logs.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::location::Location;
+use super::log_provider::LogProvider;
+use super::replication::Replication;
+use super::role::Role;
+use super::version::Version;
+
+/// The cluster-wide configuration (`GetClusterConfiguration`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterConfig {
+    pub num_partitions: u32,
+    pub partition_replication: Option<Replication>,
+    pub log_provider: LogProvider,
+    pub log_replication: Option<Replication>,
+    pub log_nodeset_size: u32,
+}
+
+/// What the user asked for; `None` keeps the cluster's current value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredConfig {
+    pub log_provider: LogProvider,
+    pub log_replication: Option<Replication>,
+    pub partition_replication: Option<Replication>,
+    pub log_nodeset_size: Option<u32>,
+}
+
+/// Values for `ProvisionCluster`; `None` falls back to the receiving node's own config.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProvisionRequest {
+    pub num_partitions: Option<u32>,
+    pub partition_replication: Option<Replication>,
+    pub log_provider: Option<LogProvider>,
+    pub log_replication: Option<Replication>,
+    pub log_nodeset_size: Option<u32>,
+}
+
+/// Outcome of provisioning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Provisioned {
+    /// This call provisioned the cluster.
+    Now,
+    /// Somebody else had provisioned it.
+    Already,
+}
+
+/// What a node says about itself (`GetIdent`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ident {
+    pub endpoint: String,
+    pub cluster_name: String,
+    pub node_id: Option<u32>,
+    pub roles: Vec<Role>,
+    pub alive: bool,
+    /// False while the node waits for the cluster to be provisioned.
+    pub provisioned: bool,
+}
+
+/// One node as recorded in the nodes configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeRecord {
+    pub node_id: u32,
+    pub generation: u32,
+    pub name: String,
+    pub address: String,
+    /// Normalised (1.2's `metadata-store` is `MetadataServer`); roles unknown to us are left out.
+    pub roles: Vec<Role>,
+    pub location: Location,
+    pub log_server_storage_state: String,
+    pub worker_state: String,
+    pub metadata_server_state: String,
+    /// As reported; empty before 1.6, which did not record it.
+    pub binary_version: String,
+}
+
+impl NodeRecord {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    pub fn role_set(&self) -> BTreeSet<Role> {
+        self.roles.iter().copied().collect()
+    }
+
+    pub fn version(&self) -> Option<Version> {
+        Version::parse(&self.binary_version).ok()
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodesConfiguration {
+    pub version: u64,
+    pub cluster_name: String,
+    pub cluster_fingerprint: u64,
+    /// Live nodes (tombstones dropped), ordered by id.
+    pub nodes: Vec<NodeRecord>,
+}
+
+/// A node from the nodes configuration, with liveness from the cluster state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeView {
+    pub record: NodeRecord,
+    pub alive: bool,
+}
+
+/// One partition processor running on an alive node, as the cluster controller last saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Processor {
+    pub node_id: u32,
+    pub partition_id: u32,
+    pub leader: bool,
+    pub applied_lsn: Option<u64>,
+    pub archived_lsn: Option<u64>,
+}
+
+/// The cluster controller's state: liveness per node id, and the processors of alive nodes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ControllerState {
+    pub alive: HashMap<u32, bool>,
+    /// Ordered by partition, then node.
+    pub processors: Vec<Processor>,
+}
+
+impl ControllerState {
+    /// Whether the controller has heard of every node of `nodes` (its view is empty for a few
+    /// seconds after it starts, until the first heartbeats).
+    pub fn covers(&self, nodes: &NodesConfiguration) -> bool {
+        nodes
+            .nodes
+            .iter()
+            .all(|n| self.alive.contains_key(&n.node_id))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterView {
+    pub cluster_name: String,
+    pub cluster_fingerprint: u64,
+    pub nodes: Vec<NodeView>,
+    /// Every partition processor on an alive node, ordered by partition then node.
+    pub processors: Vec<Processor>,
+}
+
+/// One partition: its leader and the nodes running a processor for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionSummary {
+    pub partition_id: u32,
+    pub leader: Option<u32>,
+    pub replica_set: Vec<u32>,
+    /// The leader's (else the highest reported) applied and archived LSNs.
+    pub applied_lsn: Option<u64>,
+    pub archived_lsn: Option<u64>,
+}
+
+impl ClusterView {
+    pub fn new(nodes: NodesConfiguration, state: ControllerState) -> ClusterView {
+        ClusterView {
+            cluster_name: nodes.cluster_name,
+            cluster_fingerprint: nodes.cluster_fingerprint,
+            nodes: nodes
+                .nodes
+                .into_iter()
+                .map(|record| NodeView {
+                    alive: state.alive.get(&record.node_id).copied().unwrap_or(false),
+                    record,
+                })
+                .collect(),
+            processors: state.processors,
+        }
+    }
+
+    pub fn node(&self, name: &str) -> Option<&NodeView> {
+        self.nodes.iter().find(|n| n.record.name == name)
+    }
+
+    /// What the cluster reports about node `name`, for messages.
+    pub fn describe_node(&self, name: &str) -> String {
+        let or_none = |s: &str| {
+            if s.is_empty() {
+                "-".to_string()
+            } else {
+                s.to_string()
+            }
+        };
+        match self.node(name) {
+            Some(n) => {
+                let mut roles: Vec<&str> = n.record.roles.iter().map(|r| r.as_str()).collect();
+                roles.sort_unstable();
+                format!(
+                    "node {name} is N{}:{} with roles [{}], {}, version {}, log-server storage {}, worker {}, metadata server {}",
+                    n.record.node_id,
+                    n.record.generation,
+                    roles.join(", "),
+                    if n.alive { "alive" } else { "not alive" },
+                    or_none(&n.record.binary_version),
+                    or_none(&n.record.log_server_storage_state),
+                    or_none(&n.record.worker_state),
+                    or_none(&n.record.metadata_server_state),
+                )
+            }
+            None => {
+                let names: Vec<&str> = self.nodes.iter().map(|n| n.record.name.as_str()).collect();
+                format!(
+                    "no node named {name} is part of cluster \"{}\" (its nodes: {})",
+                    self.cluster_name,
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                )
+            }
+        }
+    }
+
+    /// One entry per partition id in `table`.
+    pub fn partitions(&self, table: &[u32]) -> Vec<PartitionSummary> {
+        table
+            .iter()
+            .map(|&pid| {
+                let procs: Vec<&Processor> = self
+                    .processors
+                    .iter()
+                    .filter(|p| p.partition_id == pid)
+                    .collect();
+                let leader = procs.iter().find(|p| p.leader);
+                let pick = |f: fn(&Processor) -> Option<u64>| match leader {
+                    Some(l) => f(l),
+                    None => procs.iter().filter_map(|p| f(p)).max(),
+                };
+                PartitionSummary {
+                    partition_id: pid,
+                    leader: leader.map(|l| l.node_id),
+                    replica_set: procs.iter().map(|p| p.node_id).collect(),
+                    applied_lsn: pick(|p| p.applied_lsn),
+                    archived_lsn: pick(|p| p.archived_lsn),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The last segment of one log's chain: what the log is writing to now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogTail {
+    pub log_id: u32,
+    pub provider: LogProvider,
+    /// Set for replicated segments.
+    pub replication: Option<Replication>,
+    pub nodeset: Vec<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogsView {
+    pub version: u64,
+    /// The default provider for new segments, as the server stores it.
+    pub default_provider: LogProvider,
+    /// One entry per log, ordered by log id.
+    pub logs: Vec<LogTail>,
+}

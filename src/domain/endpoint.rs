@@ -1,0 +1,81 @@
+//! A node's fabric address: an http(s) URL with a host and an optional port, nothing else.
+
+use std::fmt;
+
+use super::error::Error;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Endpoint(String);
+
+impl Endpoint {
+    /// Checks an endpoint string; the result has no trailing slash.
+    pub fn parse(raw: &str) -> Result<Endpoint, Error> {
+        let fail = |problem: &str| Error::InvalidEndpoint {
+            value: raw.to_string(),
+            problem: problem.to_string(),
+        };
+        let text = raw.trim();
+        let scheme = ["http://", "https://"]
+            .into_iter()
+            .find(|s| text.starts_with(s))
+            .ok_or_else(|| {
+                fail("it must start with http:// or https:// (for example http://10.0.0.1:5122)")
+            })?;
+        let rest = text[scheme.len()..].trim_end_matches('/');
+        if rest.is_empty() || rest.starts_with(':') {
+            return Err(fail("it has no host"));
+        }
+        if rest.contains('/') {
+            return Err(fail(
+                "it must be only scheme, host and port, without a path",
+            ));
+        }
+        let port = match rest.strip_prefix('[') {
+            Some(v6) => v6.split_once(']').and_then(|(_, p)| p.strip_prefix(':')),
+            None => rest.split_once(':').map(|(_, p)| p),
+        };
+        if let Some(p) = port {
+            if p.parse::<u16>().is_err() {
+                return Err(fail(&format!("\"{p}\" is not a port number")));
+            }
+        }
+        let url = format!("{scheme}{rest}");
+        url.parse::<http::Uri>()
+            .map_err(|e| fail(&format!("it is not a valid URL: {e}")))?;
+        Ok(Endpoint(url))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(raw: &str) -> String {
+        match Endpoint::parse(raw) {
+            Err(Error::InvalidEndpoint { problem, .. }) => problem,
+            other => panic!("{raw}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn endpoints_must_be_http_urls() {
+        let ok = |raw: &str| Endpoint::parse(raw).unwrap().to_string();
+        assert_eq!(ok("http://127.0.0.1:5122/"), "http://127.0.0.1:5122");
+        assert_eq!(ok("https://n1.example:5122"), "https://n1.example:5122");
+        assert_eq!(ok("http://[::1]:5122"), "http://[::1]:5122");
+        assert!(problem("127.0.0.1:5122").contains("http://"));
+        assert!(problem("http://").contains("no host"));
+        assert!(problem("http://h:5122/x").contains("without a path"));
+        assert!(problem("http://h:notaport").contains("not a port"));
+    }
+}

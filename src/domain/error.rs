@@ -1,0 +1,186 @@
+//! Everything the domain refuses: bad input values and changes Restate cannot make. The text says
+//! what is wrong in Restate's terms; the Terraform layer (`tf::diag`) adds which attribute it is
+//! about and what to change in the configuration.
+
+use super::replication::{ReplicationError, Scope};
+use super::version::Version;
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    // --- input values ---------------------------------------------------------------------
+    #[error("\"{input}\": {source}")]
+    Replication {
+        input: String,
+        source: ReplicationError,
+    },
+
+    #[error("\"{0}\" is not a Restate log provider; use \"local\" or \"replicated\"")]
+    UnknownLogProvider(String),
+
+    #[error("a node needs at least one role; choose from {}", super::role::names())]
+    NoRoles,
+
+    #[error("\"{0}\" is not a Restate role{hint}; choose from {names}", hint = role_hint(.0), names = super::role::names())]
+    UnknownRole(String),
+
+    #[error("\"{value}\": {problem}")]
+    InvalidEndpoint { value: String, problem: String },
+
+    #[error("\"{0}\" is not an IP address and port; write it like \"0.0.0.0:5122\"")]
+    InvalidBindAddress(String),
+
+    #[error("\"{0}\" is not \"region\" or \"region.zone\" (for example \"us-east-1.us-east-1a\")")]
+    InvalidLocation(String),
+
+    #[error("\"{0}\" is not a version; write it like \"1.7.12\" (or \"1.7\" for any 1.7 release)")]
+    InvalidVersion(String),
+
+    #[error("Restate {0} is not supported: this provider renders configuration for 1.{min} to 1.{max}", min = super::version::OLDEST_RENDERED_MINOR, max = super::version::NEWEST_RENDERED_MINOR)]
+    UnsupportedVersion(String),
+
+    #[error("\"{value}\" names no bucket; write it like \"{scheme}://bucket/prefix\"")]
+    SnapshotNoBucket { value: String, scheme: String },
+
+    #[error("Restate {version} rejects file:// snapshot destinations (since 1.6 a node with one exits at start-up); use an object store: {allowed}")]
+    SnapshotFileScheme { version: Version, allowed: String },
+
+    #[error("\"{value}\": Restate {version} accepts {allowed} destinations, like \"s3://bucket/prefix\"")]
+    SnapshotScheme {
+        value: String,
+        version: Version,
+        allowed: String,
+    },
+
+    #[error("{0} is out of range: use 1 to 65535")]
+    NumPartitionsOutOfRange(i64),
+
+    #[error("{0} is out of range: use 0 (automatic) up to 128")]
+    NodesetSizeOutOfRange(i64),
+
+    #[error("{0} is not a partition id (0 to 65535)")]
+    PartitionIdOutOfRange(i64),
+
+    #[error("line {line}, column {column}: {message}")]
+    InvalidToml {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+
+    #[error("the local log provider keeps one copy on one node: it has no {0}")]
+    ReplicatedOnly(&'static str),
+
+    // --- rules of the cluster -------------------------------------------------------------
+    #[error("{endpoint} reports that cluster \"{cluster_name}\" is not provisioned yet")]
+    NotProvisioned {
+        endpoint: String,
+        cluster_name: String,
+    },
+
+    #[error("cluster \"{cluster_name}\" uses the replicated log provider; moving to {requested} is not supported by Restate")]
+    ProviderDowngrade {
+        cluster_name: String,
+        requested: String,
+    },
+
+    #[error("cluster \"{cluster_name}\" was provisioned with {current} partitions; Restate cannot repartition a cluster")]
+    NumPartitionsFixed {
+        cluster_name: String,
+        current: u32,
+        requested: u32,
+    },
+
+    #[error("{replication} needs {required} {place} among the {holders}, but the cluster has {available} (qualifying nodes: {who})", place = scope_place(.scope), holders = .holder.describe(), who = names_or_none(.qualifying))]
+    Capacity {
+        holder: Holder,
+        replication: String,
+        scope: Scope,
+        required: u8,
+        available: usize,
+        qualifying: Vec<String>,
+    },
+
+    #[error("{target} would skip a minor version: the lowest version running in the cluster is {lowest}, and Restate must not skip minor versions. Upgrade every node to {next} first.")]
+    UpgradeSkipsMinor {
+        target: Version,
+        lowest: Version,
+        next: String,
+    },
+
+    #[error("{target} would downgrade by more than one minor version: the cluster runs {highest}, and Restate supports rolling back only to the previous minor version.")]
+    DowngradeTooFar { target: Version, highest: Version },
+
+    #[error("{} not in the cluster's partition table (it has partitions {}). Remove {} from the requested partitions, or request every partition.", missing_subject(.missing), describe_ids(.table), if .missing.len() == 1 { "it" } else { "them" })]
+    UnknownPartitions { missing: Vec<u32>, table: Vec<u32> },
+
+    #[error("this node's metadata client addresses ({addresses}) include other nodes, so it joins a cluster: with auto-provision it could provision a second cluster of the same name")]
+    JoiningNodeAutoProvision { addresses: String },
+}
+
+/// Which nodes can hold a copy of what a replication property describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Holder {
+    /// Alive log servers in `read-write` storage state (log replication).
+    LogServer,
+    /// Alive workers that are not draining or disabled (partition replication).
+    Worker,
+}
+
+impl Holder {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Holder::LogServer => "alive nodes with the log-server role in read-write storage state",
+            Holder::Worker => "alive nodes with the worker role",
+        }
+    }
+}
+
+fn role_hint(role: &str) -> &'static str {
+    if role == "metadata-store" {
+        " (write metadata-server; configuration for Restate 1.2 spells it metadata-store)"
+    } else {
+        ""
+    }
+}
+
+fn scope_place(scope: &Scope) -> String {
+    match scope {
+        Scope::Node => "nodes".to_string(),
+        other => format!("distinct {}s", other.as_str()),
+    }
+}
+
+fn names_or_none(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn missing_subject(missing: &[u32]) -> String {
+    match missing {
+        [one] => format!("Partition {one} is"),
+        many => format!(
+            "Partitions {} are",
+            many.iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// `0 to 3` for a contiguous range of more than two ids, else the list.
+pub fn describe_ids(ids: &[u32]) -> String {
+    match (ids.first(), ids.last()) {
+        (Some(a), Some(b)) if ids.len() > 2 && b.checked_sub(*a) == Some(ids.len() as u32 - 1) => {
+            format!("{a} to {b}")
+        }
+        _ => ids
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}

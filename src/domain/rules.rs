@@ -1,0 +1,623 @@
+//! Restate's rules, each once: which configuration changes the server can make, what the nodes can
+//! hold, when logs have moved, when a node is there as wanted, and what a node's configuration must
+//! not say. Plan time and apply time call the same functions.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use super::cluster::{ClusterConfig, ClusterView, DesiredConfig, LogTail, LogsView, NodeView};
+use super::endpoint::Endpoint;
+use super::error::{Error, Holder};
+use super::log_provider::LogProvider;
+use super::replication::{Replication, Scope};
+use super::role::Role;
+use super::version::Version;
+
+pub const MAX_NODESET_SIZE: i64 = 128;
+
+// --- the cluster configuration ----------------------------------------------------------------
+
+/// Restate moves logs from `local` to `replicated`, never back.
+pub fn check_provider_change(
+    cluster_name: &str,
+    current: &LogProvider,
+    requested: &LogProvider,
+) -> Result<(), Error> {
+    if *current == LogProvider::Replicated && *requested != LogProvider::Replicated {
+        return Err(Error::ProviderDowngrade {
+            cluster_name: cluster_name.to_string(),
+            requested: requested.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Restate cannot repartition a provisioned cluster.
+pub fn check_num_partitions(
+    cluster_name: &str,
+    current: u32,
+    requested: Option<u32>,
+) -> Result<(), Error> {
+    match requested {
+        Some(n) if n != current => Err(Error::NumPartitionsFixed {
+            cluster_name: cluster_name.to_string(),
+            current,
+            requested: n,
+        }),
+        _ => Ok(()),
+    }
+}
+
+pub fn num_partitions(n: i64) -> Result<u32, Error> {
+    u16::try_from(n)
+        .ok()
+        .filter(|n| *n > 0)
+        .map(u32::from)
+        .ok_or(Error::NumPartitionsOutOfRange(n))
+}
+
+pub fn nodeset_size(n: i64) -> Result<u32, Error> {
+    u32::try_from(n)
+        .ok()
+        .filter(|n| i64::from(*n) <= MAX_NODESET_SIZE)
+        .ok_or(Error::NodesetSizeOutOfRange(n))
+}
+
+pub fn partition_id(n: i64) -> Result<u32, Error> {
+    u16::try_from(n)
+        .map(u32::from)
+        .map_err(|_| Error::PartitionIdOutOfRange(n))
+}
+
+/// A setting that exists only with the replicated provider (`setting` names it).
+pub fn replicated_only(provider: &LogProvider, setting: &'static str) -> Result<(), Error> {
+    match provider {
+        LogProvider::Replicated => Ok(()),
+        _ => Err(Error::ReplicatedOnly(setting)),
+    }
+}
+
+/// The full object to send: current values, overridden by what is desired.
+pub fn merge(current: &ClusterConfig, desired: &DesiredConfig) -> ClusterConfig {
+    let replicated = desired.log_provider == LogProvider::Replicated;
+    ClusterConfig {
+        num_partitions: current.num_partitions,
+        partition_replication: desired
+            .partition_replication
+            .clone()
+            .or_else(|| current.partition_replication.clone()),
+        log_provider: desired.log_provider.clone(),
+        // A replicated provider needs a replication; when moving off `local` without one, use 1,
+        // the only value a single node can hold (as the migration guide does).
+        log_replication: desired
+            .log_replication
+            .clone()
+            .or_else(|| current.log_replication.clone())
+            .or_else(|| replicated.then(|| Replication::nodes(1))),
+        log_nodeset_size: desired.log_nodeset_size.unwrap_or(current.log_nodeset_size),
+    }
+}
+
+/// True when sending `next` would change nothing on the server.
+pub fn unchanged(current: &ClusterConfig, next: &ClusterConfig) -> bool {
+    current.log_provider == next.log_provider
+        && current.log_replication == next.log_replication
+        && current.partition_replication == next.partition_replication
+        && current.log_nodeset_size == next.log_nodeset_size
+}
+
+// --- capacity ---------------------------------------------------------------------------------
+
+impl Holder {
+    fn holds(self, n: &NodeView) -> bool {
+        match self {
+            Holder::LogServer => {
+                n.alive
+                    && n.record.has_role(Role::LogServer)
+                    && n.record.log_server_storage_state == "read-write"
+            }
+            Holder::Worker => {
+                n.alive
+                    && n.record.has_role(Role::Worker)
+                    && !matches!(n.record.worker_state.as_str(), "draining" | "disabled")
+            }
+        }
+    }
+}
+
+/// Whether the nodes that can hold a copy satisfy every scope of `replication`. Restate accepts
+/// any replication without checking; one the nodes cannot satisfy never takes effect (1.7) or makes
+/// the cluster unavailable (older servers).
+pub fn capacity(
+    replication: &Replication,
+    holder: Holder,
+    nodes: &[NodeView],
+) -> Result<(), Error> {
+    let eligible: Vec<&NodeView> = nodes.iter().filter(|n| holder.holds(n)).collect();
+    let distinct = |it: &mut dyn Iterator<Item = &str>| it.collect::<BTreeSet<_>>().len();
+    let mut needs: Vec<(Scope, u8)> = vec![(Scope::Node, replication.copies())];
+    needs.extend(replication.scopes().filter(|(s, _)| *s != Scope::Node));
+    for (scope, required) in needs {
+        let available = match scope {
+            Scope::Node => eligible.len(),
+            Scope::Zone => distinct(&mut eligible.iter().filter_map(|n| n.record.location.zone())),
+            Scope::Region => {
+                distinct(&mut eligible.iter().filter_map(|n| n.record.location.region()))
+            }
+        };
+        if available < usize::from(required) {
+            return Err(Error::Capacity {
+                holder,
+                replication: replication.canonical(),
+                scope,
+                required,
+                available,
+                qualifying: eligible
+                    .iter()
+                    .map(|n| format!("{} (N{})", n.record.name, n.record.node_id))
+                    .collect(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The replications a change from `current` to `next` asks the nodes to hold: those that change.
+pub fn capacity_needed(
+    current: &ClusterConfig,
+    next: &ClusterConfig,
+) -> Vec<(Replication, Holder)> {
+    let mut out = Vec::new();
+    let log_changes = current.log_provider != next.log_provider
+        || current.log_replication != next.log_replication;
+    if let (LogProvider::Replicated, true, Some(r)) =
+        (&next.log_provider, log_changes, &next.log_replication)
+    {
+        out.push((r.clone(), Holder::LogServer));
+    }
+    if current.partition_replication != next.partition_replication {
+        if let Some(r) = &next.partition_replication {
+            out.push((r.clone(), Holder::Worker));
+        }
+    }
+    out
+}
+
+// --- logs -------------------------------------------------------------------------------------
+
+/// A log whose tail does not yet run on the configured provider and replication.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PendingLog {
+    /// Restate creates a partition's log when the partition first starts.
+    NotCreated {
+        existing: usize,
+        expected: u32,
+    },
+    Behind(LogTail),
+}
+
+impl fmt::Display for PendingLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PendingLog::NotCreated { existing, expected } => {
+                write!(f, "only {existing} of {expected} logs exist yet")
+            }
+            PendingLog::Behind(l) => match &l.replication {
+                Some(r) => write!(f, "log {} is on {} {r}", l.log_id, l.provider),
+                None => write!(f, "log {} is on {}", l.log_id, l.provider),
+            },
+        }
+    }
+}
+
+/// The logs that have not reached `config` yet.
+pub fn pending_logs(logs: &LogsView, config: &ClusterConfig) -> Vec<PendingLog> {
+    let replication = match config.log_provider {
+        LogProvider::Replicated => config.log_replication.as_ref(),
+        _ => None,
+    };
+    let matches = |l: &LogTail| {
+        l.provider == config.log_provider
+            && (replication.is_none() || l.replication.as_ref() == replication)
+    };
+    let missing =
+        (logs.logs.len() < config.num_partitions as usize).then_some(PendingLog::NotCreated {
+            existing: logs.logs.len(),
+            expected: config.num_partitions,
+        });
+    missing
+        .into_iter()
+        .chain(
+            logs.logs
+                .iter()
+                .filter(|l| !matches(l))
+                .cloned()
+                .map(PendingLog::Behind),
+        )
+        .collect()
+}
+
+// --- nodes ------------------------------------------------------------------------------------
+
+/// How a node should be: alive, with exactly these roles (if given) and this version (if given).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeWant {
+    pub name: String,
+    pub roles: Option<BTreeSet<Role>>,
+    pub version: Option<Version>,
+}
+
+/// The node, when it is there as wanted; otherwise what the cluster reports about it.
+pub fn node_readiness<'v>(view: &'v ClusterView, want: &NodeWant) -> Result<&'v NodeView, String> {
+    let not_yet = || view.describe_node(&want.name);
+    let node = view.node(&want.name).ok_or_else(not_yet)?;
+    if !node.alive {
+        return Err(not_yet());
+    }
+    if want
+        .roles
+        .as_ref()
+        .is_some_and(|r| *r != node.record.role_set())
+    {
+        return Err(not_yet());
+    }
+    // A role still provisioning is not usable yet (a log server takes writes once read-write).
+    let r = &node.record;
+    if (r.has_role(Role::LogServer) && r.log_server_storage_state == "provisioning")
+        || (r.has_role(Role::Worker) && r.worker_state == "provisioning")
+    {
+        return Err(not_yet());
+    }
+    if let Some(v) = &want.version {
+        if !r.version().is_some_and(|reported| v.matches(&reported)) {
+            return Err(not_yet());
+        }
+    }
+    Ok(node)
+}
+
+// --- a node's configuration -------------------------------------------------------------------
+
+/// `bind-address`: an IP and a port, like `0.0.0.0:5122`.
+pub fn bind_address(text: &str) -> Result<std::net::SocketAddr, Error> {
+    text.parse()
+        .map_err(|_| Error::InvalidBindAddress(text.to_string()))
+}
+
+/// The snapshot destination's scheme must be one `version` accepts, with a bucket.
+pub fn snapshot_destination(version: &Version, text: &str) -> Result<(), Error> {
+    let allowed = version.snapshot_schemes();
+    let list = allowed
+        .iter()
+        .map(|s| format!("{s}://"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let scheme = text.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    match scheme {
+        Some(s) if allowed.contains(&s.as_str()) => {
+            let rest = text.get(s.len() + 3..).unwrap_or_default();
+            if rest.is_empty() || (rest.starts_with('/') && s != "file") {
+                Err(Error::SnapshotNoBucket {
+                    value: text.to_string(),
+                    scheme: s,
+                })
+            } else {
+                Ok(())
+            }
+        }
+        Some(s) if s == "file" => Err(Error::SnapshotFileScheme {
+            version: *version,
+            allowed: list,
+        }),
+        _ => Err(Error::SnapshotScheme {
+            value: text.to_string(),
+            version: *version,
+            allowed: list,
+        }),
+    }
+}
+
+/// A node that joins others (its metadata client points elsewhere) must not auto-provision: it
+/// would provision a second cluster with the same name.
+pub fn auto_provision(
+    auto_provision: bool,
+    advertised_address: Option<&str>,
+    metadata_client_addresses: Option<&[String]>,
+) -> Result<(), Error> {
+    let Some(addrs) = metadata_client_addresses.filter(|a| !a.is_empty()) else {
+        return Ok(());
+    };
+    if !auto_provision {
+        return Ok(());
+    }
+    let own = advertised_address.and_then(|a| Endpoint::parse(a).ok());
+    let includes_self = addrs
+        .iter()
+        .any(|a| Endpoint::parse(a).ok().is_some_and(|a| Some(a) == own));
+    if includes_self {
+        return Ok(());
+    }
+    Err(Error::JoiningNodeAutoProvision {
+        addresses: addrs.join(", "),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::cluster::NodeRecord;
+    use crate::domain::location::Location;
+
+    fn r(s: &str) -> Replication {
+        s.parse().unwrap()
+    }
+
+    fn node(id: u32, roles: &[Role], storage: &str, location: &str, alive: bool) -> NodeView {
+        NodeView {
+            alive,
+            record: NodeRecord {
+                node_id: id,
+                generation: 1,
+                name: format!("n{id}"),
+                address: String::new(),
+                roles: roles.to_vec(),
+                location: Location::reported(location),
+                log_server_storage_state: storage.into(),
+                worker_state: "active".into(),
+                metadata_server_state: "member".into(),
+                binary_version: "1.7.12".into(),
+            },
+        }
+    }
+
+    fn local() -> ClusterConfig {
+        ClusterConfig {
+            num_partitions: 4,
+            partition_replication: Some(r("1")),
+            log_provider: LogProvider::Local,
+            log_replication: None,
+            log_nodeset_size: 0,
+        }
+    }
+
+    #[test]
+    fn merge_keeps_current_values_for_unset_settings() {
+        let next = merge(
+            &local(),
+            &DesiredConfig {
+                log_provider: LogProvider::Replicated,
+                log_replication: None,
+                partition_replication: None,
+                log_nodeset_size: None,
+            },
+        );
+        assert_eq!(next.num_partitions, 4);
+        assert_eq!(next.partition_replication, Some(r("1")));
+        assert_eq!(next.log_replication, Some(r("1")));
+        assert!(!unchanged(&local(), &next));
+    }
+
+    #[test]
+    fn same_meaning_is_unchanged() {
+        let mut cur = local();
+        cur.log_provider = LogProvider::Replicated;
+        cur.log_replication = Some(r("{node: 2}"));
+        let next = merge(
+            &cur,
+            &DesiredConfig {
+                log_provider: LogProvider::Replicated,
+                log_replication: Some(r("2")),
+                partition_replication: Some(r("1")),
+                log_nodeset_size: Some(0),
+            },
+        );
+        assert!(unchanged(&cur, &next));
+        assert!(capacity_needed(&cur, &next).is_empty());
+        let more = merge(
+            &cur,
+            &DesiredConfig {
+                log_provider: LogProvider::Replicated,
+                log_replication: Some(r("3")),
+                partition_replication: Some(r("2")),
+                log_nodeset_size: None,
+            },
+        );
+        assert_eq!(
+            capacity_needed(&cur, &more),
+            [(r("3"), Holder::LogServer), (r("2"), Holder::Worker)]
+        );
+    }
+
+    #[test]
+    fn transitions() {
+        let (l, rep) = (LogProvider::Local, LogProvider::Replicated);
+        assert!(check_provider_change("c", &l, &rep).is_ok());
+        assert!(check_provider_change("c", &rep, &rep).is_ok());
+        let e = check_provider_change("c", &rep, &l).unwrap_err();
+        assert!(
+            e.to_string().contains("moving to local is not supported"),
+            "{e}"
+        );
+        assert!(check_num_partitions("c", 4, Some(4)).is_ok());
+        assert!(check_num_partitions("c", 4, None).is_ok());
+        let e = check_num_partitions("c", 4, Some(8))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("provisioned with 4 partitions"), "{e}");
+        assert!(replicated_only(&l, "log replication").is_err());
+        assert!(replicated_only(&rep, "log replication").is_ok());
+        assert!(num_partitions(0).is_err() && num_partitions(70000).is_err());
+        assert_eq!(num_partitions(24), Ok(24));
+        assert!(nodeset_size(129).is_err() && nodeset_size(-1).is_err());
+        assert!(partition_id(-1).is_err() && partition_id(65536).is_err());
+    }
+
+    #[test]
+    fn counts_only_alive_read_write_log_servers() {
+        use Role::*;
+        let nodes = vec![
+            node(1, &[LogServer, Worker], "read-write", "", true),
+            node(2, &[LogServer], "provisioning", "", true),
+            node(3, &[LogServer], "read-write", "", false),
+            node(4, &[Worker], "", "", true),
+        ];
+        assert!(capacity(&r("1"), Holder::LogServer, &nodes).is_ok());
+        let e = capacity(&r("2"), Holder::LogServer, &nodes).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "2 needs 2 nodes among the alive nodes with the log-server role in read-write storage \
+             state, but the cluster has 1 (qualifying nodes: n1 (N1))"
+        );
+        assert!(capacity(&r("2"), Holder::Worker, &nodes).is_ok());
+        assert!(capacity(&r("3"), Holder::Worker, &nodes).is_err());
+    }
+
+    #[test]
+    fn counts_distinct_zones_and_regions() {
+        let ls = [Role::LogServer];
+        let nodes = vec![
+            node(1, &ls, "read-write", "eu.a", true),
+            node(2, &ls, "read-write", "eu.a", true),
+            node(3, &ls, "read-write", "eu.b", true),
+            node(4, &ls, "read-write", "us", true),
+        ];
+        assert!(capacity(&r("{zone: 2, node: 4}"), Holder::LogServer, &nodes).is_ok());
+        let short =
+            |rep: &str, nodes: &[NodeView]| match capacity(&r(rep), Holder::LogServer, nodes) {
+                Err(Error::Capacity {
+                    scope,
+                    required,
+                    available,
+                    ..
+                }) => (scope, required, available),
+                other => panic!("{rep}: {other:?}"),
+            };
+        assert_eq!(short("{zone: 3}", &nodes), (Scope::Zone, 3, 2));
+        assert!(capacity(&r("{region: 2}"), Holder::LogServer, &nodes).is_ok());
+        assert_eq!(short("{region: 3}", &nodes), (Scope::Region, 3, 2));
+        // zone-less nodes count for nothing at zone scope
+        let bare = vec![node(1, &ls, "read-write", "", true); 3];
+        assert_eq!(short("{zone: 1}", &bare), (Scope::Zone, 1, 0));
+    }
+
+    #[test]
+    fn pending_logs_name_what_has_not_moved() {
+        let tail = |id: u32, provider: LogProvider, rep: Option<&str>| LogTail {
+            log_id: id,
+            provider,
+            replication: rep.map(r),
+            nodeset: vec![1],
+        };
+        let mut config = local();
+        config.num_partitions = 3;
+        config.log_provider = LogProvider::Replicated;
+        config.log_replication = Some(r("2"));
+        let logs = LogsView {
+            version: 1,
+            default_provider: LogProvider::Replicated,
+            logs: vec![
+                tail(0, LogProvider::Replicated, Some("2")),
+                tail(1, LogProvider::Replicated, Some("1")),
+            ],
+        };
+        let pending: Vec<String> = pending_logs(&logs, &config)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            pending,
+            [
+                "only 2 of 3 logs exist yet",
+                "log 1 is on replicated {node: 1}"
+            ]
+        );
+    }
+
+    fn view(roles: &[Role], alive: bool, version: &str) -> ClusterView {
+        let mut n = node(2, roles, "read-write", "", alive);
+        n.record.binary_version = version.into();
+        ClusterView {
+            cluster_name: "c".into(),
+            cluster_fingerprint: 1,
+            nodes: vec![n],
+            processors: Vec::new(),
+        }
+    }
+
+    fn want(name: &str, roles: &[Role], version: Option<&str>) -> NodeWant {
+        NodeWant {
+            name: name.into(),
+            roles: Some(roles.iter().copied().collect()),
+            version: version.map(|v| Version::parse(v).unwrap()),
+        }
+    }
+
+    #[test]
+    fn ready_needs_the_node_alive_with_exactly_its_roles_and_version() {
+        use Role::*;
+        let v = view(&[Worker, LogServer], true, "1.7.12");
+        assert!(node_readiness(&v, &want("n2", &[LogServer, Worker], None)).is_ok());
+        assert!(node_readiness(&v, &want("n2", &[LogServer, Worker], Some("1.7"))).is_ok());
+        let e = node_readiness(&v, &want("n2", &[Worker], None)).unwrap_err();
+        assert!(e.contains("roles [log-server, worker]"), "{e}");
+        assert!(node_readiness(&v, &want("n2", &[Worker, LogServer], Some("1.8.0"))).is_err());
+        let e = node_readiness(&v, &want("n3", &[Worker], None)).unwrap_err();
+        assert!(
+            e.contains("no node named n3") && e.contains("its nodes: n2"),
+            "{e}"
+        );
+        let mut provisioning = view(&[Worker, LogServer], true, "1.7.12");
+        provisioning.nodes[0].record.log_server_storage_state = "provisioning".into();
+        assert!(
+            node_readiness(&provisioning, &want("n2", &[Worker, LogServer], None))
+                .unwrap_err()
+                .contains("log-server storage provisioning")
+        );
+        let dead = view(&[Worker], false, "1.7.12");
+        assert!(node_readiness(&dead, &want("n2", &[Worker], None))
+            .unwrap_err()
+            .contains("not alive"));
+    }
+
+    #[test]
+    fn snapshot_schemes_follow_the_version() {
+        let v = |s: &str| Version::parse(s).unwrap();
+        assert!(snapshot_destination(&v("1.7"), "s3://bucket/prefix").is_ok());
+        assert!(snapshot_destination(&v("1.7"), "gs://bucket").is_ok());
+        assert!(snapshot_destination(&v("1.7"), "az://container/p").is_ok());
+        let e = snapshot_destination(&v("1.6"), "file:///tmp/snapshots").unwrap_err();
+        assert!(e.to_string().contains("Restate 1.6 rejects file://"), "{e}");
+        assert!(snapshot_destination(&v("1.5"), "file:///tmp/snapshots").is_ok());
+        assert!(snapshot_destination(&v("1.7"), "http://x/y")
+            .unwrap_err()
+            .to_string()
+            .contains("s3://, gs://, az://"));
+        assert!(snapshot_destination(&v("1.7"), "s3://")
+            .unwrap_err()
+            .to_string()
+            .contains("names no bucket"));
+    }
+
+    #[test]
+    fn a_joining_node_cannot_auto_provision() {
+        let n1 = vec!["http://10.0.0.1:5122".to_string()];
+        assert!(auto_provision(false, Some("http://10.0.0.2:5122"), Some(&n1)).is_ok());
+        let e = auto_provision(true, Some("http://10.0.0.2:5122"), Some(&n1)).unwrap_err();
+        assert!(e.to_string().contains("second cluster"), "{e}");
+        // the first node may list itself
+        assert!(auto_provision(true, Some("http://10.0.0.1:5122/"), Some(&n1)).is_ok());
+        // no metadata client addresses: a single node that may provision itself
+        assert!(auto_provision(true, None, None).is_ok());
+    }
+
+    #[test]
+    fn bind_addresses() {
+        assert!(bind_address("0.0.0.0:5122").is_ok());
+        assert!(bind_address("[::]:5122").is_ok());
+        assert!(bind_address("localhost:5122")
+            .unwrap_err()
+            .to_string()
+            .contains("\"0.0.0.0:5122\""));
+        assert!(bind_address("0.0.0.0").is_err());
+    }
+}

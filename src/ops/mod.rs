@@ -1,0 +1,120 @@
+//! Orchestration: what the provider does with a cluster (provision, apply a configuration, wait
+//! for the logs, snapshot partitions, read a shared view of the nodes), written against
+//! [`AdminApi`], the admin calls it needs, so it runs against the real client or an in-process
+//! fake alike.
+
+pub mod cluster_config;
+pub mod nodes;
+pub mod snapshots;
+pub mod view;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::client::{self, AdminClient, SnapshotTaken};
+use crate::domain::rules::PendingLog;
+use crate::domain::{
+    self, ClusterConfig, ControllerState, Ident, LogsView, NodesConfiguration, ProvisionRequest,
+    Provisioned,
+};
+
+/// The admin calls orchestration needs, in domain types.
+#[async_trait]
+pub trait AdminApi: Send + Sync {
+    async fn ident(&self) -> Result<Ident, client::Error>;
+    async fn provision(&self, req: &ProvisionRequest) -> Result<Provisioned, client::Error>;
+    async fn cluster_config(&self) -> Result<ClusterConfig, client::Error>;
+    async fn set_cluster_config(&self, config: &ClusterConfig) -> Result<(), client::Error>;
+    async fn nodes_configuration(&self) -> Result<NodesConfiguration, client::Error>;
+    async fn partition_ids(&self) -> Result<Vec<u32>, client::Error>;
+    async fn logs(&self) -> Result<LogsView, client::Error>;
+    async fn controller_state(&self) -> Result<ControllerState, client::Error>;
+    async fn create_snapshot(
+        &self,
+        partition_id: u32,
+        trim_log: bool,
+    ) -> Result<SnapshotTaken, client::Error>;
+    /// The endpoints, for messages.
+    fn endpoints(&self) -> String;
+    /// Calls sent so far (tests and benchmarks count them).
+    fn rpc_count(&self) -> usize;
+}
+
+#[async_trait]
+impl AdminApi for AdminClient {
+    async fn ident(&self) -> Result<Ident, client::Error> {
+        AdminClient::ident(self).await
+    }
+    async fn provision(&self, req: &ProvisionRequest) -> Result<Provisioned, client::Error> {
+        AdminClient::provision(self, req).await
+    }
+    async fn cluster_config(&self) -> Result<ClusterConfig, client::Error> {
+        AdminClient::cluster_config(self).await
+    }
+    async fn set_cluster_config(&self, config: &ClusterConfig) -> Result<(), client::Error> {
+        AdminClient::set_cluster_config(self, config).await
+    }
+    async fn nodes_configuration(&self) -> Result<NodesConfiguration, client::Error> {
+        AdminClient::nodes_configuration(self).await
+    }
+    async fn partition_ids(&self) -> Result<Vec<u32>, client::Error> {
+        AdminClient::partition_ids(self).await
+    }
+    async fn logs(&self) -> Result<LogsView, client::Error> {
+        AdminClient::logs(self).await
+    }
+    async fn controller_state(&self) -> Result<ControllerState, client::Error> {
+        AdminClient::controller_state(self).await
+    }
+    async fn create_snapshot(
+        &self,
+        partition_id: u32,
+        trim_log: bool,
+    ) -> Result<SnapshotTaken, client::Error> {
+        let timeout = self.settings().request_timeout;
+        AdminClient::create_snapshot(self, partition_id, trim_log, timeout).await
+    }
+    fn endpoints(&self) -> String {
+        self.endpoint_list()
+    }
+    fn rpc_count(&self) -> usize {
+        AdminClient::rpc_count(self)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// Restate would not (or could not) do it; nothing was changed.
+    #[error(transparent)]
+    Refused(#[from] domain::Error),
+    /// The configuration was written, but not every log moved to it in time.
+    #[error("after {} these logs still had their old tail segment: {}", humantime::format_duration(*waited), list(pending))]
+    LogsPending {
+        waited: Duration,
+        pending: Vec<PendingLog>,
+    },
+    /// A node was not there as wanted in time; `now` is what the cluster reports.
+    #[error("waited {} for node {name} to be {wanted}. Now {now}", humantime::format_duration(*waited))]
+    NodeNotReady {
+        name: String,
+        waited: Duration,
+        wanted: String,
+        now: String,
+    },
+    #[error(transparent)]
+    Client(#[from] client::Error),
+}
+
+fn list(items: &[PendingLog]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Whole seconds, for messages about waits.
+pub fn whole_seconds(d: Duration) -> Duration {
+    Duration::from_secs(d.as_secs())
+}

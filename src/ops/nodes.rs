@@ -1,0 +1,52 @@
+//! Nodes: waiting until a node is in the cluster as wanted.
+
+use std::time::{Duration, Instant};
+
+use super::{view, whole_seconds, AdminApi, Error};
+use crate::client;
+use crate::domain::rules::{self, NodeWant};
+use crate::domain::NodeView;
+
+const NODE_POLL: Duration = Duration::from_millis(500);
+
+/// Polls the cluster until the node is there as wanted, for at most `timeout`.
+pub async fn wait_until_ready(
+    api: &dyn AdminApi,
+    want: &NodeWant,
+    timeout: Duration,
+) -> Result<NodeView, Error> {
+    let started = Instant::now();
+    loop {
+        let now = match view::read(api).await {
+            Ok(view) => match rules::node_readiness(&view, want) {
+                Ok(node) => return Ok(node.clone()),
+                Err(now) => now,
+            },
+            // Not readable yet: a node restarting, a cluster about to be provisioned.
+            Err(e) if e.is_transient() || matches!(e, client::Error::NotProvisioned { .. }) => {
+                format!("the cluster could not be read: {e}")
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if started.elapsed() >= timeout {
+            return Err(Error::NodeNotReady {
+                name: want.name.clone(),
+                waited: whole_seconds(started.elapsed()),
+                wanted: describe_want(want),
+                now,
+            });
+        }
+        tracing::info!("waiting for node {}: {now}", want.name);
+        tokio::time::sleep(NODE_POLL).await;
+    }
+}
+
+fn describe_want(want: &NodeWant) -> String {
+    let mut roles: Vec<&str> = want.roles.iter().flatten().map(|r| r.as_str()).collect();
+    roles.sort_unstable();
+    let version = want
+        .version
+        .map(|v| format!(", version {v}"))
+        .unwrap_or_default();
+    format!("alive with roles [{}]{version}", roles.join(", "))
+}

@@ -1,0 +1,616 @@
+//! Handler tests: every resource's plan and apply paths, driven as Terraform drives them, against
+//! the in-process fake. Milliseconds each, no root, no network namespace.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tf_provider::value::Value;
+
+use super::fake::{self, FakeCluster, FakeState};
+use super::scenarios::{self, Handlers};
+use super::terraform::Diag;
+use crate::domain::{LogProvider, Replication, Role};
+use crate::ops::AdminApi;
+use crate::resources::{cluster_config, node, partition_snapshot};
+use crate::tf::value::string_list;
+
+fn s(v: &str) -> Value<String> {
+    Value::Value(v.to_string())
+}
+
+fn cluster(state: FakeState) -> (Arc<FakeCluster>, Handlers) {
+    let fake = Arc::new(FakeCluster::new(state));
+    let handlers = Handlers::new(fake.clone());
+    (fake, handlers)
+}
+
+fn errors(diags: &[Diag]) -> Vec<(String, String)> {
+    diags
+        .iter()
+        .filter(|d| d.error)
+        .map(|d| (d.summary.clone(), d.attribute.clone()))
+        .collect()
+}
+
+#[track_caller]
+fn assert_error(diags: &[Diag], summary: &str, attribute: &str) {
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.error && d.summary.contains(summary) && d.attribute == attribute),
+        "expected an error {summary:?} at {attribute:?}, got {diags:#?}"
+    );
+}
+
+fn replicated(extra: impl FnOnce(&mut cluster_config::State)) -> cluster_config::State {
+    let mut c = cluster_config::State {
+        log_provider: s("replicated"),
+        ..Default::default()
+    };
+    extra(&mut c);
+    c
+}
+
+// --- the scenario shared with the end-to-end suite ---------------------------------------------
+
+#[tokio::test]
+async fn the_shared_scenario_on_the_fake() {
+    let fake = Arc::new(FakeCluster::new(FakeState::fresh("scenario")));
+    let transcript = scenarios::provision_configure_refuse(fake).await;
+    let text = transcript.join("\n");
+    for line in [
+        "apply provision",
+        "read cluster_name=\"scenario\" log_provider=\"replicated\" log_replication=\"1\"",
+        "plan again: no changes = true",
+        "apply log_replication 3: applied = false",
+        "error: log_replication 3 cannot be satisfied by this cluster @log_replication",
+        "imported cluster_name=\"scenario\"",
+        "apply restate_node n1",
+        "apply snapshot: taken = true",
+    ] {
+        assert!(text.contains(line), "{line:?} not in:\n{text}");
+    }
+}
+
+// --- restate_cluster_config ----------------------------------------------------------------------
+
+#[tokio::test]
+async fn provisions_configures_and_waits_for_the_logs() {
+    let (fake, h) = cluster(FakeState::fresh("c"));
+    fake.with(|s| s.logs_lag = 3);
+    let config = replicated(|c| {
+        c.provision = Value::Value(true);
+        c.num_partitions = Value::Value(4);
+        c.partition_replication = s("{node: 1}");
+    });
+    let planned = h.cluster_config.plan(None, &config).await;
+    let p = planned.state.as_ref().expect("plan");
+    assert_eq!(p.id, Value::Unknown);
+    assert_eq!(p.log_replication, Value::Unknown, "the server picks it");
+    assert_eq!(
+        (&p.provision, &p.wait_for_logs, &p.skip_safety_checks),
+        (
+            &Value::Value(true),
+            &Value::Value(true),
+            &Value::Value(false)
+        )
+    );
+    let (state, d) = h.cluster_config.apply(None, &planned, &config).await;
+    assert!(errors(&d).is_empty(), "{d:#?}");
+    let (state, _) = state.unwrap();
+    assert_eq!(state.cluster_name, s("c"));
+    assert_eq!(state.num_partitions, Value::Value(4));
+    assert_eq!(state.log_replication, s("1"));
+    // The user's spelling is kept when it means what the server reports.
+    assert_eq!(state.partition_replication, s("{node: 1}"));
+    // Apply returned only once every log moved (the fake moves them after 3 reads).
+    let logs = fake.with(|s| s.logs.clone());
+    assert_eq!(logs.len(), 4);
+    assert!(logs.iter().all(|l| l.provider == LogProvider::Replicated));
+}
+
+#[tokio::test]
+async fn an_unprovisioned_cluster_is_refused_unless_provision_is_true() {
+    let (fake, h) = cluster(FakeState::fresh("c"));
+    let planned = h.cluster_config.plan(None, &replicated(|_| {})).await;
+    assert!(planned.state.is_none());
+    assert_error(
+        &planned.diags,
+        "The cluster is not provisioned",
+        "provision",
+    );
+    assert!(!fake.with(|s| s.provisioned));
+}
+
+#[tokio::test]
+async fn transitions_restate_cannot_make_are_refused_at_plan_and_apply() {
+    let (fake, h) = cluster(FakeState::provisioned("c", 4));
+    let (state, _) = h
+        .cluster_config
+        .plan_and_apply(None, &replicated(|_| {}))
+        .await;
+    let (state, private) = state.unwrap();
+    let before = fake.with(|s| s.config.clone());
+
+    // Against the prior state (plan_update) and against the live cluster (plan_create).
+    for prior in [Some((&state, &private)), None] {
+        let local = cluster_config::State {
+            log_provider: s("local"),
+            ..Default::default()
+        };
+        let planned = h.cluster_config.plan(prior, &local).await;
+        assert_error(
+            &planned.diags,
+            "Restate cannot move logs back from the replicated provider",
+            "log_provider",
+        );
+        let eight = replicated(|c| c.num_partitions = Value::Value(8));
+        let planned = h.cluster_config.plan(prior, &eight).await;
+        assert_error(
+            &planned.diags,
+            "num_partitions cannot change",
+            "num_partitions",
+        );
+        assert!(planned.diags[0].detail.contains("Set num_partitions = 4"));
+    }
+    assert_eq!(fake.with(|s| s.config.clone()), before);
+}
+
+#[tokio::test]
+async fn a_replication_the_nodes_cannot_hold_is_refused_unless_checks_are_skipped() {
+    let (fake, h) = cluster(FakeState::provisioned("c", 2));
+    let (state, _) = h
+        .cluster_config
+        .plan_and_apply(None, &replicated(|_| {}))
+        .await;
+    let (state, private) = state.unwrap();
+    let two = replicated(|c| c.log_replication = s("2"));
+    let (out, d) = h
+        .cluster_config
+        .plan_and_apply(Some((&state, &private)), &two)
+        .await;
+    assert!(out.is_none());
+    assert_error(
+        &d,
+        "log_replication 2 cannot be satisfied",
+        "log_replication",
+    );
+    let detail = &d[0].detail;
+    assert!(
+        detail.contains("but the cluster has 1 (qualifying nodes: n1 (N1))")
+            && detail.contains("Nothing was changed")
+            && detail.contains("skip_safety_checks = true"),
+        "{detail}"
+    );
+    assert_eq!(
+        fake.with(|s| s.config.log_replication.clone()),
+        Some(Replication::nodes(1))
+    );
+    let partitions = replicated(|c| c.partition_replication = s("3"));
+    let (_, d) = h
+        .cluster_config
+        .plan_and_apply(Some((&state, &private)), &partitions)
+        .await;
+    assert_error(
+        &d,
+        "partition_replication 3 cannot be satisfied",
+        "partition_replication",
+    );
+
+    // Skipping the check writes it; the logs never move (one log server), so the wait times out.
+    let skip = replicated(|c| {
+        c.log_replication = s("2");
+        c.skip_safety_checks = Value::Value(true);
+        c.timeouts = Value::Value(
+            serde_json::from_value(serde_json::json!({"create": null, "update": "1s"})).unwrap(),
+        );
+    });
+    let (out, d) = h
+        .cluster_config
+        .plan_and_apply(Some((&state, &private)), &skip)
+        .await;
+    assert!(out.is_none());
+    assert_error(
+        &d,
+        "Logs did not reach the requested configuration in time",
+        "",
+    );
+    assert!(
+        d[0].detail.contains("log 0 is on replicated {node: 1}"),
+        "{d:#?}"
+    );
+    assert_eq!(
+        fake.with(|s| s.config.log_replication.clone()),
+        Some(Replication::nodes(2))
+    );
+}
+
+#[tokio::test]
+async fn logs_pending_then_converging() {
+    let (fake, h) = cluster(FakeState::provisioned("c", 3));
+    fake.with(|s| {
+        s.nodes
+            .push(fake::node(2, "n2", &[Role::LogServer, Role::Worker]));
+        s.logs_lag = 5;
+    });
+    let (state, _) = h
+        .cluster_config
+        .plan_and_apply(None, &replicated(|c| c.log_replication = s("2")))
+        .await;
+    let (state, _) = state.expect("applied after the logs moved");
+    assert_eq!(state.log_replication, s("2"));
+    assert!(fake
+        .with(|s| s.logs.clone())
+        .iter()
+        .all(|l| l.replication == Some(Replication::nodes(2))));
+}
+
+#[tokio::test]
+async fn bad_values_are_refused_at_the_attribute_before_the_cluster_is_asked() {
+    let (fake, h) = cluster(FakeState::provisioned("c", 2));
+    let cases: Vec<(cluster_config::State, &str, &str)> = vec![
+        (
+            cluster_config::State {
+                log_provider: s("kafka"),
+                ..Default::default()
+            },
+            "Unknown log provider",
+            "log_provider",
+        ),
+        (
+            replicated(|c| c.log_replication = s("{rack: 2}")),
+            "Invalid log_replication",
+            "log_replication",
+        ),
+        (
+            replicated(|c| c.partition_replication = s("0")),
+            "Invalid partition_replication",
+            "partition_replication",
+        ),
+        (
+            replicated(|c| c.log_nodeset_size = Value::Value(129)),
+            "log_nodeset_size out of range",
+            "log_nodeset_size",
+        ),
+        (
+            replicated(|c| c.num_partitions = Value::Value(0)),
+            "num_partitions out of range",
+            "num_partitions",
+        ),
+        (
+            cluster_config::State {
+                log_provider: s("local"),
+                log_replication: s("1"),
+                ..Default::default()
+            },
+            "log_replication needs the replicated log provider",
+            "log_replication",
+        ),
+        (
+            replicated(|c| {
+                c.timeouts = Value::Value(
+                    serde_json::from_value(serde_json::json!({"create": "soon", "update": null}))
+                        .unwrap(),
+                )
+            }),
+            "Invalid duration",
+            "timeouts[0].create",
+        ),
+    ];
+    let rpcs = fake.rpc_count();
+    for (config, summary, attribute) in cases {
+        let planned = h.cluster_config.plan(None, &config).await;
+        assert!(planned.state.is_none(), "{summary}");
+        assert_eq!(errors(&planned.diags).len(), 1, "{:#?}", planned.diags);
+        assert_error(&planned.diags, summary, attribute);
+    }
+    assert_eq!(fake.rpc_count(), rpcs, "no call for a refused value");
+}
+
+/// Every Optional+Computed attribute: set, apply, remove, and the plan shows the documented
+/// default (for the booleans) or keeps the cluster's value (for the values the cluster owns).
+#[tokio::test]
+async fn removing_an_attribute_brings_back_its_default() {
+    let (_fake, h) = cluster(FakeState::provisioned("c", 2));
+    type Set = fn(&mut cluster_config::State);
+    type Get = fn(&cluster_config::State) -> String;
+    let cases: [(&str, Set, Get, &str); 7] = [
+        (
+            "provision",
+            |c| c.provision = Value::Value(true),
+            |c| format!("{:?}", c.provision),
+            "false",
+        ),
+        (
+            "wait_for_logs",
+            |c| c.wait_for_logs = Value::Value(false),
+            |c| format!("{:?}", c.wait_for_logs),
+            "true",
+        ),
+        (
+            "skip_safety_checks",
+            |c| c.skip_safety_checks = Value::Value(true),
+            |c| format!("{:?}", c.skip_safety_checks),
+            "false",
+        ),
+        (
+            "log_replication",
+            |c| c.log_replication = s("{node: 1}"),
+            |c| format!("{:?}", c.log_replication),
+            "\"{node: 1}\"",
+        ),
+        (
+            "partition_replication",
+            |c| c.partition_replication = s("1"),
+            |c| format!("{:?}", c.partition_replication),
+            "\"1\"",
+        ),
+        (
+            "log_nodeset_size",
+            |c| c.log_nodeset_size = Value::Value(0),
+            |c| format!("{:?}", c.log_nodeset_size),
+            "0",
+        ),
+        (
+            "num_partitions",
+            |c| c.num_partitions = Value::Value(2),
+            |c| format!("{:?}", c.num_partitions),
+            "2",
+        ),
+    ];
+    for (attribute, set, get, default) in cases {
+        let mut with = replicated(|_| {});
+        set(&mut with);
+        let (state, d) = h.cluster_config.plan_and_apply(None, &with).await;
+        let (state, private) = state.unwrap_or_else(|| panic!("{attribute}: {d:#?}"));
+        let (state, _) = h.cluster_config.read(&state, &private).await.0.unwrap();
+        let without = replicated(|_| {});
+        let planned = h
+            .cluster_config
+            .plan(Some((&state, &private)), &without)
+            .await;
+        let planned = planned.state.unwrap();
+        assert_eq!(get(&planned), default, "{attribute}");
+        let (after, _) = h
+            .cluster_config
+            .apply(
+                Some(&state),
+                &h.cluster_config
+                    .plan(Some((&state, &private)), &without)
+                    .await,
+                &without,
+            )
+            .await;
+        assert_eq!(get(&after.unwrap().0), default, "{attribute} after apply");
+    }
+}
+
+#[tokio::test]
+async fn refresh_follows_the_cluster_and_refuses_another_one() {
+    let (fake, h) = cluster(FakeState::provisioned("c", 2));
+    let (state, _) = h
+        .cluster_config
+        .plan_and_apply(None, &replicated(|c| c.log_replication = s("1")))
+        .await;
+    let (state, private) = state.unwrap();
+    fake.with(|s| s.config.partition_replication = Some(Replication::nodes(2)));
+    let (read, _) = h.cluster_config.read(&state, &private).await;
+    assert_eq!(read.unwrap().0.partition_replication, s("2"));
+    fake.with(|s| s.cluster_name = "other".into());
+    let (read, d) = h.cluster_config.read(&state, &private).await;
+    assert!(read.is_none());
+    assert_error(&d, "Wrong cluster", "");
+}
+
+// --- restate_node --------------------------------------------------------------------------------
+
+fn node_config(name: &str, roles: &[Role]) -> node::State {
+    node::State {
+        name: s(name),
+        roles: string_list(roles.iter().map(|r| r.as_str())),
+        timeouts: Value::Value(
+            serde_json::from_value(serde_json::json!({"create": "3s", "update": "3s"})).unwrap(),
+        ),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_node_that_joins_late_is_waited_for() {
+    let (fake, h) = cluster(FakeState::provisioned("c", 2));
+    let roles = [Role::Worker, Role::LogServer];
+    fake.with(|s| s.joining.push((3, fake::node(2, "n2", &roles))));
+    let (state, d) = h
+        .node
+        .plan_and_apply(None, &node_config("n2", &roles))
+        .await;
+    let (state, _) = state.unwrap_or_else(|| panic!("{d:#?}"));
+    assert_eq!(state.node_id, Value::Value(2));
+    assert_eq!(state.roles, string_list(["log-server", "worker"]));
+    assert_eq!(state.alive, Value::Value(true));
+}
+
+#[tokio::test]
+async fn a_node_that_never_joins_times_out_saying_what_the_cluster_reports() {
+    let (_fake, h) = cluster(FakeState::provisioned("c", 2));
+    let (state, d) = h
+        .node
+        .plan_and_apply(None, &node_config("ghost", &[Role::Worker]))
+        .await;
+    assert!(state.is_none());
+    assert_error(&d, "Node ghost did not join as intended", "name");
+    assert!(
+        d[0].detail
+            .contains("no node named ghost is part of cluster \"c\" (its nodes: n1)"),
+        "{d:#?}"
+    );
+}
+
+#[tokio::test]
+async fn node_drift_replacement_version_rule_and_removal() {
+    let (fake, h) = cluster(FakeState::provisioned("c", 2));
+    let (state, _) = h
+        .node
+        .plan_and_apply(None, &node_config("n1", &Role::ALL))
+        .await;
+    let (state, private) = state.unwrap();
+    // Roles changed behind Terraform's back show in the state.
+    fake.with(|s| s.nodes[0].record.roles = vec![Role::Worker]);
+    let (read, _) = h.node.read(&state, &private).await;
+    let (read, _) = read.unwrap();
+    assert_eq!(read.roles, string_list(["worker"]));
+    // A new name replaces the resource.
+    let planned = h
+        .node
+        .plan(Some((&read, &private)), &node_config("n9", &[Role::Worker]))
+        .await;
+    assert_eq!(planned.replace, ["name"]);
+    // Skipping a minor version is refused at plan time.
+    let mut v19 = node_config("n1", &[Role::Worker]);
+    v19.expected_version = s("1.9.0");
+    let planned = h.node.plan(Some((&read, &private)), &v19).await;
+    assert_error(
+        &planned.diags,
+        "Unsupported version change",
+        "expected_version",
+    );
+    // A node removed from the cluster is gone from state.
+    fake.with(|s| s.nodes.clear());
+    h.ctx.invalidate().await;
+    let (read, _) = h.node.read(&state, &private).await;
+    assert!(read.is_none());
+}
+
+#[tokio::test]
+async fn node_inputs_are_refused_at_their_attribute() {
+    let (_fake, h) = cluster(FakeState::provisioned("c", 2));
+    let mut bad_role = node_config("n1", &[]);
+    bad_role.roles = string_list(["wroker"]);
+    let mut bad_version = node_config("n1", &[Role::Worker]);
+    bad_version.expected_version = s("latest");
+    for (config, summary, attribute) in [
+        (bad_role, "Unknown role", "roles"),
+        (node_config("n1", &[]), "No roles", "roles"),
+        (bad_version, "Invalid expected_version", "expected_version"),
+        (node_config(" ", &[Role::Worker]), "Empty name", "name"),
+    ] {
+        let planned = h.node.plan(None, &config).await;
+        assert_error(&planned.diags, summary, attribute);
+    }
+}
+
+// --- restate_partition_snapshot ------------------------------------------------------------------
+
+fn snapshot_config(ids: Option<&[i64]>, trim: Option<bool>) -> partition_snapshot::State {
+    partition_snapshot::State {
+        partition_ids: ids.map_or(Value::Null, |ids| {
+            Value::Value(ids.iter().map(|i| Value::Value(*i)).collect())
+        }),
+        trim_log: trim.map_or(Value::Null, Value::Value),
+        ..Default::default()
+    }
+}
+
+fn snapshot_ids(st: &partition_snapshot::State) -> Vec<i64> {
+    st.snapshots
+        .as_ref_option()
+        .map(|s| s.iter().map(|x| x.partition_id).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn snapshots_every_partition_by_default_and_a_subset_on_request() {
+    let (_fake, h) = cluster(FakeState::provisioned("c", 4));
+    let (all, _) = h
+        .snapshot
+        .plan_and_apply(None, &snapshot_config(None, None))
+        .await;
+    let (all, private) = all.unwrap();
+    assert_eq!(snapshot_ids(&all), [0, 1, 2, 3]);
+    assert_eq!(all.trim_log, Value::Value(false));
+    // The default stays: no changes.
+    let again = h
+        .snapshot
+        .plan(Some((&all, &private)), &snapshot_config(None, None))
+        .await;
+    assert!(again.replace.is_empty());
+    // A subset, then back to every partition: replaced, and every partition again.
+    let subset = snapshot_config(Some(&[1, 3]), None);
+    let planned = h.snapshot.plan(Some((&all, &private)), &subset).await;
+    assert_eq!(planned.replace, ["partition_ids"]);
+    let (sub, _) = h.snapshot.apply(Some(&all), &planned, &subset).await;
+    let (sub, private) = sub.unwrap();
+    assert_eq!(snapshot_ids(&sub), [1, 3]);
+    let back = h
+        .snapshot
+        .plan(Some((&sub, &private)), &snapshot_config(None, None))
+        .await;
+    assert_eq!(back.replace, ["partition_ids"]);
+    let (every, _) = h
+        .snapshot
+        .apply(Some(&sub), &back, &snapshot_config(None, None))
+        .await;
+    assert_eq!(snapshot_ids(&every.unwrap().0), [0, 1, 2, 3]);
+    // trim_log true, then removed: the default false comes back, as a replacement.
+    let (trimmed, _) = h
+        .snapshot
+        .plan_and_apply(None, &snapshot_config(None, Some(true)))
+        .await;
+    let (trimmed, private) = trimmed.unwrap();
+    let back = h
+        .snapshot
+        .plan(Some((&trimmed, &private)), &snapshot_config(None, None))
+        .await;
+    assert_eq!(back.replace, ["trim_log"]);
+    assert_eq!(back.state.unwrap().trim_log, Value::Value(false));
+}
+
+#[tokio::test]
+async fn a_snapshot_that_fails_for_one_partition_keeps_the_others_and_says_which() {
+    let (fake, h) = cluster(FakeState::provisioned("c", 4));
+    fake.with(|s| {
+        s.snapshot_failures
+            .insert(2, fake::repository_not_configured(2));
+    });
+    let (state, d) = h
+        .snapshot
+        .plan_and_apply(None, &snapshot_config(None, None))
+        .await;
+    assert_eq!(snapshot_ids(&state.unwrap().0), [0, 1, 3]);
+    assert_error(&d, "Snapshots failed for 1 of 4 partitions", "");
+    assert!(d[0].detail.contains("- partition 2:"), "{d:#?}");
+
+    fake.with(|s| {
+        s.snapshot_failures = (0..4)
+            .map(|p| (p, fake::repository_not_configured(p)))
+            .collect::<BTreeMap<_, _>>();
+    });
+    let (state, d) = h
+        .snapshot
+        .plan_and_apply(None, &snapshot_config(None, None))
+        .await;
+    assert!(state.is_none());
+    assert_error(&d, "No snapshot repository is configured", "");
+}
+
+#[tokio::test]
+async fn unknown_partitions_are_refused_and_never_sent() {
+    let (fake, h) = cluster(FakeState::provisioned("c", 4));
+    let planned = h
+        .snapshot
+        .plan(None, &snapshot_config(Some(&[2, 9]), None))
+        .await;
+    assert_error(&planned.diags, "Unknown partition ids", "partition_ids");
+    assert!(planned.diags[0].detail.contains(
+        "Partition 9 is not in the cluster's partition table (it has partitions 0 to 3)"
+    ));
+    let planned = h
+        .snapshot
+        .plan(None, &snapshot_config(Some(&[-1]), None))
+        .await;
+    assert_error(&planned.diags, "Invalid partition id", "partition_ids[0]");
+    assert_eq!(fake.with(|s| s.snapshot_failures.len()), 0);
+    let (imported, d) = h.snapshot.import("x").await;
+    assert!(imported.is_none());
+    assert_error(&d, "restate_partition_snapshot cannot be imported", "");
+}

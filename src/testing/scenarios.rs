@@ -1,0 +1,306 @@
+//! Scenarios run through the resources' handlers the way Terraform calls them, against any admin
+//! API: the in-process fake in `cargo test`, a real cluster in the end-to-end suite. Each returns a
+//! transcript of what a user would see, so the two can be compared line by line.
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tf_provider::value::{Value, ValueEmpty};
+use tf_provider::{Diagnostics, Resource};
+
+use super::terraform::{diags, proposed, Diag};
+use crate::ops::AdminApi;
+use crate::resources::cluster_config::{self, ClusterConfigResource};
+use crate::resources::node::{self, NodeResource};
+use crate::resources::partition_snapshot::{self, PartitionSnapshotResource};
+use crate::tf::ProviderContext;
+
+/// Drives one resource like Terraform: plan, then apply; read; import.
+pub(crate) struct Driver<R> {
+    pub resource: R,
+}
+
+/// What a plan produced.
+pub(crate) struct Planned<S, P> {
+    pub state: Option<S>,
+    pub private: P,
+    pub replace: Vec<String>,
+    pub diags: Vec<Diag>,
+}
+
+impl<R, S, P> Driver<R>
+where
+    R: for<'a> Resource<State<'a> = S, PrivateState<'a> = P, ProviderMetaState<'a> = ValueEmpty>,
+    S: Serialize + DeserializeOwned + Clone + Send + Sync,
+    P: Serialize + DeserializeOwned + Clone + Default + Send + Sync,
+{
+    pub async fn plan(&self, prior: Option<(&S, &P)>, config: &S) -> Planned<S, P> {
+        let mut d = Diagnostics::default();
+        let mut schema_diags = Diagnostics::default();
+        let schema = self
+            .resource
+            .schema(&mut schema_diags)
+            .expect("every resource has a schema");
+        let proposed = proposed(&schema, prior.map(|(s, _)| s), config);
+        let planned = match prior {
+            None => self
+                .resource
+                .plan_create(&mut d, proposed, config.clone(), ValueEmpty::default())
+                .await
+                .map(|(s, p)| (s, p, Vec::new())),
+            Some((prior, private)) => self
+                .resource
+                .plan_update(
+                    &mut d,
+                    prior.clone(),
+                    proposed,
+                    config.clone(),
+                    private.clone(),
+                    ValueEmpty::default(),
+                )
+                .await
+                .map(|(s, p, r)| (s, p, r.iter().map(ToString::to_string).collect())),
+        };
+        // Terraform refuses a plan with errors, whatever the handler returned.
+        let failed = !d.errors.is_empty();
+        match planned {
+            Some((state, private, replace)) if !failed => Planned {
+                state: Some(state),
+                private,
+                replace,
+                diags: diags(&d),
+            },
+            _ => Planned {
+                state: None,
+                private: P::default(),
+                replace: Vec::new(),
+                diags: diags(&d),
+            },
+        }
+    }
+
+    /// Applies a plan: create, or update (a replacement is a create after the destroy).
+    pub async fn apply(
+        &self,
+        prior: Option<&S>,
+        planned: &Planned<S, P>,
+        config: &S,
+    ) -> (Option<(S, P)>, Vec<Diag>) {
+        let mut d = Diagnostics::default();
+        let state = planned.state.clone().expect("a successful plan");
+        let out = match (prior, planned.replace.is_empty()) {
+            (Some(prior), true) => {
+                self.resource
+                    .update(
+                        &mut d,
+                        prior.clone(),
+                        state,
+                        config.clone(),
+                        planned.private.clone(),
+                        ValueEmpty::default(),
+                    )
+                    .await
+            }
+            _ => {
+                self.resource
+                    .create(
+                        &mut d,
+                        state,
+                        config.clone(),
+                        planned.private.clone(),
+                        ValueEmpty::default(),
+                    )
+                    .await
+            }
+        };
+        (out, diags(&d))
+    }
+
+    /// `terraform apply`: plan, then apply when the plan succeeded.
+    pub async fn plan_and_apply(
+        &self,
+        prior: Option<(&S, &P)>,
+        config: &S,
+    ) -> (Option<(S, P)>, Vec<Diag>) {
+        let planned = self.plan(prior, config).await;
+        if planned.state.is_none() {
+            return (None, planned.diags);
+        }
+        let (out, mut applied) = self.apply(prior.map(|(s, _)| s), &planned, config).await;
+        let mut all = planned.diags;
+        all.append(&mut applied);
+        (out, all)
+    }
+
+    pub async fn read(&self, state: &S, private: &P) -> (Option<(S, P)>, Vec<Diag>) {
+        let mut d = Diagnostics::default();
+        let out = self
+            .resource
+            .read(
+                &mut d,
+                state.clone(),
+                private.clone(),
+                ValueEmpty::default(),
+            )
+            .await;
+        (out, diags(&d))
+    }
+
+    pub async fn import(&self, id: &str) -> (Option<(S, P)>, Vec<Diag>) {
+        let mut d = Diagnostics::default();
+        let out = self.resource.import(&mut d, id.to_string()).await;
+        (out, diags(&d))
+    }
+}
+
+/// The handlers of every resource over one admin API.
+pub(crate) struct Handlers {
+    /// For tests that change the cluster behind the shared view.
+    #[cfg(test)]
+    pub ctx: Arc<ProviderContext>,
+    pub cluster_config: Driver<ClusterConfigResource>,
+    pub node: Driver<NodeResource>,
+    pub snapshot: Driver<PartitionSnapshotResource>,
+}
+
+impl Handlers {
+    pub fn new(api: Arc<dyn AdminApi>) -> Handlers {
+        let ctx = Arc::new(ProviderContext::with_api(api));
+        Handlers {
+            cluster_config: Driver {
+                resource: ClusterConfigResource::new(ctx.clone()),
+            },
+            node: Driver {
+                resource: NodeResource::new(ctx.clone()),
+            },
+            snapshot: Driver {
+                resource: PartitionSnapshotResource::new(ctx.clone()),
+            },
+            #[cfg(test)]
+            ctx,
+        }
+    }
+}
+
+/// A transcript line per diagnostic: what the user reads first, and where it points.
+fn lines(diags: &[Diag]) -> Vec<String> {
+    diags
+        .iter()
+        .map(|d| {
+            format!(
+                "{}: {} @{}",
+                if d.error { "error" } else { "warning" },
+                d.summary,
+                d.attribute
+            )
+        })
+        .collect()
+}
+
+fn s(v: &str) -> Value<String> {
+    Value::Value(v.to_string())
+}
+
+fn cluster_name(st: &cluster_config::State) -> String {
+    crate::tf::value::known_str(&st.cluster_name)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn cluster_config_values(st: &cluster_config::State) -> String {
+    format!(
+        "cluster_name={:?} log_provider={:?} log_replication={:?} partition_replication={:?} \
+         log_nodeset_size={:?} num_partitions={:?} provision={:?} wait_for_logs={:?}",
+        st.cluster_name,
+        st.log_provider,
+        st.log_replication,
+        st.partition_replication,
+        st.log_nodeset_size,
+        st.num_partitions,
+        st.provision,
+        st.wait_for_logs
+    )
+}
+
+/// On a fresh, unprovisioned node `n1` of cluster `cluster` with every role: provision with
+/// replication 1 and wait for the logs; refresh; plan again (empty); refuse more copies than the
+/// node can hold; then `restate_node` for n1, and a snapshot without a repository.
+pub async fn provision_configure_refuse(api: Arc<dyn AdminApi>) -> Vec<String> {
+    let h = Handlers::new(api);
+    let mut out = Vec::new();
+    let config = cluster_config::State {
+        provision: Value::Value(true),
+        num_partitions: Value::Value(2),
+        log_provider: s("replicated"),
+        log_replication: s("1"),
+        ..Default::default()
+    };
+    let (applied, d) = h.cluster_config.plan_and_apply(None, &config).await;
+    out.push("apply provision".to_string());
+    out.extend(lines(&d));
+    let Some((state, private)) = applied else {
+        return out;
+    };
+    out.push(cluster_config_values(&state));
+    let (read, d) = h.cluster_config.read(&state, &private).await;
+    out.extend(lines(&d));
+    let Some((state, private)) = read else {
+        return out;
+    };
+    out.push(format!("read {}", cluster_config_values(&state)));
+    let again = h
+        .cluster_config
+        .plan(Some((&state, &private)), &config)
+        .await;
+    out.extend(lines(&again.diags));
+    out.push(format!(
+        "plan again: no changes = {}",
+        again.state.as_ref() == Some(&state)
+    ));
+
+    let three = cluster_config::State {
+        log_replication: s("3"),
+        ..config.clone()
+    };
+    let (refused, d) = h
+        .cluster_config
+        .plan_and_apply(Some((&state, &private)), &three)
+        .await;
+    out.push(format!(
+        "apply log_replication 3: applied = {}",
+        refused.is_some()
+    ));
+    out.extend(lines(&d));
+
+    let (imported, d) = h.cluster_config.import(&cluster_name(&state)).await;
+    out.extend(lines(&d));
+    if let Some((imported, private)) = imported {
+        let (read, d) = h.cluster_config.read(&imported, &private).await;
+        out.extend(lines(&d));
+        if let Some((read, _)) = read {
+            out.push(format!("imported {}", cluster_config_values(&read)));
+        }
+    }
+
+    let n1 = node::State {
+        name: s("n1"),
+        roles: crate::tf::value::string_list(crate::domain::Role::ALL.map(|r| r.as_str())),
+        ..Default::default()
+    };
+    let (node, d) = h.node.plan_and_apply(None, &n1).await;
+    out.push("apply restate_node n1".to_string());
+    out.extend(lines(&d));
+    if let Some((n, _)) = node {
+        out.push(format!(
+            "node n1: node_id={:?} alive={:?} roles={:?} worker_state={:?} storage={:?}",
+            n.node_id, n.alive, n.roles, n.worker_state, n.log_server_storage_state
+        ));
+    }
+
+    let snapshot = partition_snapshot::State::default();
+    let (taken, d) = h.snapshot.plan_and_apply(None, &snapshot).await;
+    out.push(format!("apply snapshot: taken = {}", taken.is_some()));
+    out.extend(lines(&d));
+    out
+}

@@ -1,0 +1,95 @@
+//! What the provider shares with its resources and data sources: the admin API once configured
+//! (or why there is none), and one cluster view per provider process.
+
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tf_provider::Diagnostics;
+
+use super::diag;
+use crate::client;
+use crate::domain::{ClusterView, Ident};
+use crate::ops::view::ViewCache;
+use crate::ops::AdminApi;
+
+/// Plan-time checks against the cluster are best effort: at plan time the nodes may not exist yet
+/// (they can be created in the same apply), so a check waits at most this long, then is left to
+/// apply.
+pub const PLAN_PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ContextError {
+    #[error("the provider has not been configured")]
+    NotConfigured,
+    /// A setting comes from a resource that does not exist yet (normal at plan time).
+    #[error("{0} are not known yet (they come from resources that do not exist yet)")]
+    Unknown(&'static str),
+}
+
+#[derive(Default)]
+pub struct ProviderContext {
+    api: RwLock<Option<Result<Arc<dyn AdminApi>, ContextError>>>,
+    view: ViewCache,
+}
+
+impl ProviderContext {
+    /// A context around an existing admin API (tests, benchmarks).
+    pub fn with_api(api: Arc<dyn AdminApi>) -> Self {
+        let ctx = ProviderContext::default();
+        ctx.set(Ok(api));
+        ctx
+    }
+
+    pub fn set(&self, api: Result<Arc<dyn AdminApi>, ContextError>) {
+        *self.api.write().unwrap_or_else(|p| p.into_inner()) = Some(api);
+    }
+
+    pub fn api(&self) -> Result<Arc<dyn AdminApi>, ContextError> {
+        self.api
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .unwrap_or(Err(ContextError::NotConfigured))
+    }
+
+    /// The admin API, or None after reporting why there is none.
+    pub fn api_or_report(&self, diags: &mut Diagnostics) -> Option<Arc<dyn AdminApi>> {
+        self.api().map_err(|e| diag::not_configured(diags, &e)).ok()
+    }
+
+    /// The admin API when it is usable; for plan-time checks that are skipped otherwise.
+    pub fn api_if_known(&self) -> Option<Arc<dyn AdminApi>> {
+        self.api().ok()
+    }
+
+    /// The admin API and what the node it reached says about itself, or None after reporting why
+    /// not.
+    pub async fn connect(&self, diags: &mut Diagnostics) -> Option<(Arc<dyn AdminApi>, Ident)> {
+        let api = self.api_or_report(diags)?;
+        let ident = diag::client_ok(diags, "Cannot reach the Restate cluster", api.ident().await)?;
+        Some((api, ident))
+    }
+
+    /// The nodes with their liveness: the shared view unless `fresh` (for polling) or stale.
+    pub async fn view(
+        &self,
+        api: &dyn AdminApi,
+        fresh: bool,
+    ) -> Result<Arc<ClusterView>, client::Error> {
+        self.view.get(api, fresh).await
+    }
+
+    /// Forgets the shared view after a write to the cluster.
+    pub async fn invalidate(&self) {
+        self.view.invalidate().await;
+    }
+}
+
+/// A plan-time read of the cluster: its result if it answers within [`PLAN_PROBE_TIMEOUT`].
+pub async fn probe<T, E>(read: impl Future<Output = Result<T, E>>) -> Option<T> {
+    tokio::time::timeout(PLAN_PROBE_TIMEOUT, read)
+        .await
+        .ok()?
+        .ok()
+}

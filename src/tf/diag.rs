@@ -1,0 +1,204 @@
+//! The one mapping from every error to a diagnostic: which attribute it is about, a summary, and
+//! a detail that says what is wrong and what to change.
+
+use tf_provider::{AttributePath, Diagnostics};
+
+use super::context::ContextError;
+use crate::client;
+use crate::domain::error::Holder;
+use crate::domain::Error as Domain;
+use crate::ops;
+
+/// An input value at `path` (the attribute `attribute`) that the domain refused.
+pub fn input(diags: &mut Diagnostics, path: AttributePath, attribute: &str, e: &Domain) {
+    let (_, summary, detail) = describe(attribute, e);
+    diags.error(summary, detail, path);
+}
+
+/// A change Restate cannot make, or must not be asked to make; reported at the attribute the rule
+/// is about.
+pub fn refused(diags: &mut Diagnostics, e: &Domain) {
+    let (attribute, summary, detail) = describe("value", e);
+    let path = attribute.map_or_else(AttributePath::root, AttributePath::new);
+    diags.error(summary, detail, path);
+}
+
+/// (the attribute a rule is about, summary, detail). `attribute` names the input for errors about
+/// one value. Exhaustive, so a new kind of error cannot go without its wording.
+fn describe(attribute: &str, e: &Domain) -> (Option<&'static str>, String, String) {
+    let plain = |summary: String| (None, summary, format!("{e}."));
+    match e {
+        Domain::Replication { .. } => (
+            None,
+            format!("Invalid {attribute}"),
+            format!("{attribute} = {e}."),
+        ),
+        Domain::InvalidVersion(_) => plain(format!("Invalid {attribute}")),
+        Domain::UnknownLogProvider(_) => plain("Unknown log provider".into()),
+        Domain::NoRoles => plain("No roles".into()),
+        Domain::UnknownRole(_) => plain("Unknown role".into()),
+        Domain::InvalidEndpoint { .. } if attribute == "endpoints" => {
+            plain("Invalid endpoint".into())
+        }
+        Domain::InvalidEndpoint { .. } => plain("Invalid address".into()),
+        Domain::InvalidBindAddress(_) => plain("Invalid bind address".into()),
+        Domain::InvalidLocation(_) => plain("Invalid location".into()),
+        Domain::UnsupportedVersion(_) => plain(format!("Unsupported {attribute}")),
+        Domain::SnapshotNoBucket { .. } | Domain::SnapshotScheme { .. } => {
+            plain("Invalid snapshot destination".into())
+        }
+        Domain::SnapshotFileScheme { .. } => {
+            plain("Snapshot destination not supported by this Restate version".into())
+        }
+        Domain::NumPartitionsOutOfRange(_) | Domain::NodesetSizeOutOfRange(_) => (
+            None,
+            format!("{attribute} out of range"),
+            format!("{attribute} = {e}."),
+        ),
+        Domain::PartitionIdOutOfRange(_) => plain("Invalid partition id".into()),
+        Domain::InvalidToml { .. } => plain(format!("Invalid TOML in {attribute}")),
+        Domain::ReplicatedOnly(_) => (
+            None,
+            format!("{attribute} needs the replicated log provider"),
+            format!(
+                "The local log provider keeps one copy on one node; remove {attribute} or set log_provider = \"replicated\"."
+            ),
+        ),
+        Domain::NotProvisioned { .. } => (
+            Some("provision"),
+            "The cluster is not provisioned".into(),
+            format!(
+                "{e}. Set provision = true to provision it with this resource's values, or provision it with `restatectl provision`."
+            ),
+        ),
+        Domain::ProviderDowngrade { .. } => (
+            Some("log_provider"),
+            "Restate cannot move logs back from the replicated provider".into(),
+            format!("{e}. Keep log_provider = \"replicated\"."),
+        ),
+        Domain::NumPartitionsFixed { current, .. } => (
+            Some("num_partitions"),
+            "num_partitions cannot change".into(),
+            format!("{e}. Set num_partitions = {current} or remove it."),
+        ),
+        Domain::Capacity {
+            holder,
+            replication,
+            ..
+        } => {
+            let attribute = match holder {
+                Holder::LogServer => "log_replication",
+                Holder::Worker => "partition_replication",
+            };
+            (
+                Some(attribute),
+                format!("{attribute} {replication} cannot be satisfied by this cluster"),
+                format!(
+                    "{attribute} = {e}. Restate would accept it without checking, and the new configuration \
+                     would never take effect (or, on older servers, make the cluster unavailable). Add nodes with \
+                     the needed role first, or lower {attribute}. Nothing was changed. To apply anyway, set \
+                     skip_safety_checks = true."
+                ),
+            )
+        }
+        Domain::UpgradeSkipsMinor { .. } | Domain::DowngradeTooFar { .. } => (
+            Some("expected_version"),
+            "Unsupported version change".into(),
+            e.to_string(),
+        ),
+        Domain::UnknownPartitions { .. } => (
+            Some("partition_ids"),
+            "Unknown partition ids".into(),
+            e.to_string(),
+        ),
+        Domain::JoiningNodeAutoProvision { .. } => (
+            Some("auto_provision"),
+            "A joining node must not auto-provision".into(),
+            format!(
+                "{e}. Set auto_provision = false, and provision the cluster with restate_cluster_config (provision = true)."
+            ),
+        ),
+    }
+}
+
+/// A failed call to the cluster; the text names the endpoint and the gRPC status.
+pub fn client(diags: &mut Diagnostics, summary: &str, err: &client::Error) {
+    let hint = match err {
+        client::Error::ClusterMismatch { expected, .. } => format!(
+            "\n\nPoint the provider's endpoints at a node of \"{expected}\", or fix its cluster_name. A node \
+             that started with auto-provision = true while joining may have provisioned a second cluster: \
+             restart it with auto-provision = false and a fresh base dir."
+        ),
+        client::Error::NotProvisioned { .. } => "\n\nProvision the cluster first: set provision = true on \
+             restate_cluster_config, or run `restatectl provision`."
+            .into(),
+        client::Error::Timeout { .. } => "\n\nEach request is bounded by the provider's request_timeout. \
+             Check that the node is running and that the provider's endpoints (or RESTATE_ENDPOINTS) point \
+             at its fabric port (default 5122)."
+            .into(),
+        client::Error::RepositoryNotConfigured { .. } => format!("\n\n{REPOSITORY_HELP}"),
+        e if e.is_transient() => "\n\nCheck that the node is running and that the provider's endpoints \
+             (or RESTATE_ENDPOINTS) point at its fabric port (default 5122)."
+            .into(),
+        _ => String::new(),
+    };
+    diags.root_error(summary.to_string(), format!("{err}{hint}"));
+}
+
+/// The value, or None after reporting the client error.
+pub fn client_ok<T>(
+    diags: &mut Diagnostics,
+    summary: &str,
+    result: Result<T, client::Error>,
+) -> Option<T> {
+    result.map_err(|e| client(diags, summary, &e)).ok()
+}
+
+/// An orchestration failure.
+pub fn ops(diags: &mut Diagnostics, e: &ops::Error) {
+    match e {
+        ops::Error::Refused(d) => refused(diags, d),
+        ops::Error::LogsPending { waited, pending } => diags.root_error(
+            "Logs did not reach the requested configuration in time",
+            format!(
+                "The cluster configuration was written, but after {} these logs still had their old tail \
+                 segment:\n  - {}\nRestate moves logs in the background; check that enough log servers are \
+                 alive (restatectl logs list), raise timeouts, or set wait_for_logs = false.",
+                humantime::format_duration(*waited),
+                pending
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n  - ")
+            ),
+        ),
+        ops::Error::NodeNotReady { name, .. } => diags.error(
+            format!("Node {name} did not join as intended"),
+            format!(
+                "{}. Check that the node runs with the rendered configuration (same cluster-name, \
+                 metadata-client addresses reachable, auto-provision = false), or raise timeouts.",
+                capitalized(&e.to_string())
+            ),
+            AttributePath::new("name"),
+        ),
+        ops::Error::Client(c) => client(diags, "Restate admin API call failed", c),
+    }
+}
+
+/// The provider has no usable client.
+pub fn not_configured(diags: &mut Diagnostics, e: &ContextError) {
+    diags.root_error("Provider restate is not configured", e.to_string());
+}
+
+pub const REPOSITORY_HELP: &str = "Configure a snapshot repository on the nodes running these partitions: \
+     `[worker.snapshots] destination` (s3://bucket/prefix, gs://… or az://…), plus `aws-region`, \
+     `aws-endpoint-url`, `aws-allow-http`, `aws-access-key-id` / `aws-secret-access-key` or `aws-profile` \
+     as the store needs — the `snapshots` block of restate_node_config renders them — and restart the nodes.";
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
