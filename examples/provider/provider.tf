@@ -1,0 +1,5 @@
+provider "restate" {
+  endpoints       = ["http://10.0.0.1:5122", "http://10.0.0.2:5122"]
+  cluster_name    = "my-cluster"
+  request_timeout = "10s"
+}
