@@ -298,9 +298,7 @@ impl DataSource for ClusterStatusDataSource {
                     "config",
                     computed(
                         config.object_type(),
-                        &config.describe(
-                            "The cluster configuration (null when not provisioned), an object.",
-                        ),
+                        &config.describe_object("The cluster configuration (null when not provisioned)."),
                     ),
                 ),
             ],

@@ -83,9 +83,19 @@ impl ObjectFields {
         )
     }
 
-    /// `intro`, then one line per field.
+    /// `intro`, then one line per field (`  - `name`: text`, which the docs generator reads), for
+    /// a list of objects.
     pub fn describe(&self, intro: &str) -> String {
-        let mut text = format!("{intro} Each element has:");
+        self.describe_as(intro, "Each element has:")
+    }
+
+    /// Like [`describe`](Self::describe), for a single object.
+    pub fn describe_object(&self, intro: &str) -> String {
+        self.describe_as(intro, "It has:")
+    }
+
+    fn describe_as(&self, intro: &str, lead: &str) -> String {
+        let mut text = format!("{intro} {lead}");
         for (name, _, what) in &self.0 {
             text.push_str(&format!("\n  - `{name}`: {what}"));
         }

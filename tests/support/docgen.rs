@@ -264,7 +264,7 @@ fn members(
             ),
             None => (
                 type_name(&attr["type"]),
-                object_fields(&attr["type"], group),
+                object_fields(&attr["type"], group, &field_descriptions(text_of(attr)).1),
             ),
         };
         let mut flags = vec![kind];
@@ -282,7 +282,8 @@ fn members(
             });
             anchor
         });
-        groups[group].push((name.clone(), line(name, &flags, text_of(attr), see)));
+        let description = field_descriptions(text_of(attr)).0;
+        groups[group].push((name.clone(), line(name, &flags, &description, see)));
     }
     for (name, bt) in block["block_types"].as_object().unwrap_or(&empty) {
         let group = if bt["min_items"].as_u64().unwrap_or(0) > 0 {
@@ -355,9 +356,39 @@ fn nested_type_name(nt: &Value) -> String {
     .into()
 }
 
+/// An object attribute's description lists its fields (nested attributes, which would describe
+/// them in the schema, are broken in tf-provider 0.2.2), one per line: "  - `field`: text".
+/// Returns the description without that list, and the text of each field.
+fn field_descriptions(description: &str) -> (String, Map<String, Value>) {
+    let mut fields = Map::new();
+    let mut rest = Vec::new();
+    for l in description.lines() {
+        let field = l
+            .strip_prefix("  - `")
+            .and_then(|l| l.split_once("`: "))
+            .filter(|(name, _)| !name.contains(' '));
+        match field {
+            Some((name, text)) => {
+                fields.insert(name.to_string(), Value::from(text));
+            }
+            None => rest.push(l),
+        }
+    }
+    let text = rest.join("\n");
+    let lead = [" Each element has:", " It has:"]
+        .iter()
+        .find_map(|lead| text.strip_suffix(lead));
+    let text = match lead {
+        Some(t) if !fields.is_empty() => t.to_string(),
+        _ => text.clone(),
+    };
+    (text, fields)
+}
+
 /// For an object type, or a list / set / map of objects: its fields as a block of attributes
-/// in the parent's group (an object's fields have no descriptions or flags of their own).
-fn object_fields(ty: &Value, group: usize) -> Option<Value> {
+/// in the parent's group, described from the parent's description (see
+/// [`field_descriptions`]).
+fn object_fields(ty: &Value, group: usize, descriptions: &Map<String, Value>) -> Option<Value> {
     let mut ty = ty;
     while let Some([kind, element]) = ty.as_array().map(Vec::as_slice) {
         if kind == "object" {
@@ -365,7 +396,13 @@ fn object_fields(ty: &Value, group: usize) -> Option<Value> {
             let attributes: Map<String, Value> = element
                 .as_object()?
                 .iter()
-                .map(|(name, t)| (name.clone(), json!({ "type": t, flag: true })))
+                .map(|(name, t)| {
+                    let description = descriptions.get(name).cloned().unwrap_or_default();
+                    (
+                        name.clone(),
+                        json!({ "type": t, flag: true, "description": description }),
+                    )
+                })
                 .collect();
             return Some(json!({ "attributes": attributes }));
         }

@@ -6,7 +6,6 @@ resource "restate_node" "n2" {
   timeouts {
     create = "10m"
     update = "10m"
-    delete = "10m"
   }
 
   depends_on = [aws_instance.n2]
