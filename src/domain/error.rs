@@ -60,6 +60,9 @@ pub enum Error {
     #[error("{0} is not a partition id (0 to 65535)")]
     PartitionIdOutOfRange(i64),
 
+    #[error("no partition is listed, so nothing would be snapshotted")]
+    NoPartitions,
+
     #[error("line {line}, column {column}: {message}")]
     InvalidToml {
         line: usize,
@@ -112,6 +115,13 @@ pub enum Error {
 
     #[error("{} not in the cluster's partition table (it has partitions {}). Remove {} from the requested partitions, or request every partition.", missing_subject(.missing), describe_ids(.table), if .missing.len() == 1 { "it" } else { "them" })]
     UnknownPartitions { missing: Vec<u32>, table: Vec<u32> },
+
+    #[error("this resource tracks cluster \"{tracked}\", but {endpoint} belongs to \"{actual}\"")]
+    WrongCluster {
+        tracked: String,
+        endpoint: String,
+        actual: String,
+    },
 
     #[error("this node's metadata client addresses ({addresses}) include other nodes, so it joins a cluster: with auto-provision it could provision a second cluster of the same name")]
     JoiningNodeAutoProvision { addresses: String },

@@ -12,7 +12,10 @@ const LOGS_POLL: Duration = Duration::from_millis(500);
 /// Provisions the cluster; someone else having done it is fine.
 pub async fn provision(api: &dyn AdminApi, req: &ProvisionRequest) -> Result<Provisioned, Error> {
     let outcome = api.provision(req).await?;
-    tracing::info!("provisioning: {outcome:?}");
+    match outcome {
+        Provisioned::Now => tracing::info!("provisioned the cluster: {req:?}"),
+        Provisioned::Already => tracing::info!("the cluster was provisioned by someone else"),
+    }
     Ok(outcome)
 }
 
@@ -81,8 +84,9 @@ pub async fn wait_for_logs(
             });
         }
         tracing::info!(
-            "waiting for {} logs to move to the new configuration",
-            pending.len()
+            "waiting for the logs to move to the new configuration: {} pending ({})",
+            pending.len(),
+            pending[0]
         );
         tokio::time::sleep(LOGS_POLL).await;
     }

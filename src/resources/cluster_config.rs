@@ -361,14 +361,12 @@ impl Resource for ClusterConfigResource {
         let (api, ident) = self.ctx.connect(diags).await?;
         if let Some(id) = known_str(&state.id) {
             if id != ident.cluster_name {
-                diags.root_error(
-                    "Wrong cluster",
-                    format!(
-                        "This resource tracks cluster \"{id}\", but {} belongs to \"{}\". Point the provider's \
-                         endpoints at a node of \"{id}\".",
-                        ident.endpoint, ident.cluster_name
-                    ),
-                );
+                let e = Error::WrongCluster {
+                    tracked: id.to_string(),
+                    endpoint: ident.endpoint,
+                    actual: ident.cluster_name,
+                };
+                diag::refused(diags, &e);
                 return None;
             }
         }

@@ -75,6 +75,15 @@ fn snapshot_fields() -> ObjectFields {
 
 /// The configured partition ids, checked; None when unset, unknown or refused (reported).
 fn check(diags: &mut Diagnostics, c: &State) -> Option<Vec<u32>> {
+    if matches!(&c.partition_ids, Value::Value(ids) if ids.is_empty()) {
+        diag::input(
+            diags,
+            AttributePath::new("partition_ids"),
+            "partition_ids",
+            &Error::NoPartitions,
+        );
+        return None;
+    }
     let ids = validate::check_each(diags, "partition_ids", &c.partition_ids, |id| {
         rules::partition_id(*id)
     });
@@ -121,6 +130,9 @@ fn unknown_results(planned: &mut State) {
 impl PartitionSnapshotResource {
     async fn take(&self, diags: &mut Diagnostics, planned: State) -> Option<State> {
         let wanted = check(diags, &planned);
+        if !diags.errors.is_empty() {
+            return None;
+        }
         let api: Arc<dyn AdminApi> = self.ctx.api_or_report(diags)?;
         let table = diag::client_ok(
             diags,
@@ -141,14 +153,11 @@ impl PartitionSnapshotResource {
         let trim = planned.trim_log == Value::Value(true);
         let outcome = ops::snapshots::create(api, &ids, trim, timeout).await;
         self.ctx.invalidate().await;
-        if outcome.taken.is_empty()
-            && !outcome.failed.is_empty()
-            && outcome.failed.iter().all(|f| f.not_configured)
-        {
-            diags.root_error(
-                "No snapshot repository is configured",
-                diag::REPOSITORY_HELP,
-            );
+        diag::snapshots(diags, &outcome, ids.len());
+        if outcome.taken.is_empty() {
+            if diags.errors.is_empty() {
+                diags.root_error_short("The cluster has no partitions to snapshot");
+            }
             return None;
         }
         let mut state = planned;
@@ -158,33 +167,6 @@ impl PartitionSnapshotResource {
         state.partition_ids =
             Value::Value(ids.iter().map(|i| Value::Value(i64::from(*i))).collect());
         state.snapshots = Value::Value(snapshots_state(&outcome));
-        if !outcome.failed.is_empty() {
-            let lines: Vec<String> = outcome
-                .failed
-                .iter()
-                .map(|f| format!("  - partition {}: {}", f.partition_id, f.reason))
-                .collect();
-            let help = if outcome.failed.iter().any(|f| f.not_configured) {
-                format!("\n\n{}", diag::REPOSITORY_HELP)
-            } else {
-                String::new()
-            };
-            diags.root_error(
-                format!(
-                    "Snapshots failed for {} of {} partitions",
-                    outcome.failed.len(),
-                    ids.len()
-                ),
-                format!(
-                    "{}\nThe snapshots that succeeded are kept in state and the resource is tainted: the next \
-                     apply takes them again, for every partition.{help}",
-                    lines.join("\n")
-                ),
-            );
-            if outcome.taken.is_empty() {
-                return None;
-            }
-        }
         Some(state)
     }
 }

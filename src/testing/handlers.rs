@@ -609,6 +609,11 @@ async fn unknown_partitions_are_refused_and_never_sent() {
         .plan(None, &snapshot_config(Some(&[-1]), None))
         .await;
     assert_error(&planned.diags, "Invalid partition id", "partition_ids[0]");
+    let planned = h
+        .snapshot
+        .plan(None, &snapshot_config(Some(&[]), None))
+        .await;
+    assert_error(&planned.diags, "Empty partition_ids", "partition_ids");
     assert_eq!(fake.with(|s| s.snapshot_failures.len()), 0);
     let (imported, d) = h.snapshot.import("x").await;
     assert!(imported.is_none());

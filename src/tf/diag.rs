@@ -8,6 +8,7 @@ use crate::client;
 use crate::domain::error::Holder;
 use crate::domain::Error as Domain;
 use crate::ops;
+use crate::ops::snapshots::SnapshotOutcome;
 
 /// An input value at `path` (the attribute `attribute`) that the domain refused.
 pub fn input(diags: &mut Diagnostics, path: AttributePath, attribute: &str, e: &Domain) {
@@ -56,6 +57,11 @@ fn describe(attribute: &str, e: &Domain) -> (Option<&'static str>, String, Strin
             format!("{attribute} = {e}."),
         ),
         Domain::PartitionIdOutOfRange(_) => plain("Invalid partition id".into()),
+        Domain::NoPartitions => (
+            None,
+            format!("Empty {attribute}"),
+            format!("{e}: list partitions, or remove {attribute} to snapshot every partition."),
+        ),
         Domain::InvalidToml { .. } => plain(format!("Invalid TOML in {attribute}")),
         Domain::ReplicatedOnly(_) => (
             None,
@@ -110,6 +116,11 @@ fn describe(attribute: &str, e: &Domain) -> (Option<&'static str>, String, Strin
             Some("partition_ids"),
             "Unknown partition ids".into(),
             e.to_string(),
+        ),
+        Domain::WrongCluster { tracked, .. } => (
+            None,
+            "Wrong cluster".into(),
+            format!("{e}. Point the provider's endpoints at a node of \"{tracked}\"."),
         ),
         Domain::JoiningNodeAutoProvision { .. } => (
             Some("auto_provision"),
@@ -185,12 +196,45 @@ pub fn ops(diags: &mut Diagnostics, e: &ops::Error) {
     }
 }
 
+/// Snapshots that failed: none taken because no node has a repository, or some partitions failed
+/// (the others are kept in state, and the resource is tainted).
+pub fn snapshots(diags: &mut Diagnostics, outcome: &SnapshotOutcome, requested: usize) {
+    if outcome.failed.is_empty() {
+        return;
+    }
+    if outcome.taken.is_empty() && outcome.failed.iter().all(|f| f.not_configured) {
+        diags.root_error("No snapshot repository is configured", REPOSITORY_HELP);
+        return;
+    }
+    let lines: Vec<String> = outcome
+        .failed
+        .iter()
+        .map(|f| format!("  - partition {}: {}", f.partition_id, f.reason))
+        .collect();
+    let help = if outcome.failed.iter().any(|f| f.not_configured) {
+        format!("\n\n{REPOSITORY_HELP}")
+    } else {
+        String::new()
+    };
+    diags.root_error(
+        format!(
+            "Snapshots failed for {} of {requested} partitions",
+            outcome.failed.len()
+        ),
+        format!(
+            "{}\nThe snapshots that succeeded are kept in state and the resource is tainted: the next \
+             apply takes them again, for every partition.{help}",
+            lines.join("\n")
+        ),
+    );
+}
+
 /// The provider has no usable client.
 pub fn not_configured(diags: &mut Diagnostics, e: &ContextError) {
     diags.root_error("Provider restate is not configured", e.to_string());
 }
 
-pub const REPOSITORY_HELP: &str = "Configure a snapshot repository on the nodes running these partitions: \
+const REPOSITORY_HELP: &str = "Configure a snapshot repository on the nodes running these partitions: \
      `[worker.snapshots] destination` (s3://bucket/prefix, gs://… or az://…), plus `aws-region`, \
      `aws-endpoint-url`, `aws-allow-http`, `aws-access-key-id` / `aws-secret-access-key` or `aws-profile` \
      as the store needs — the `snapshots` block of restate_node_config renders them — and restart the nodes.";
