@@ -19,7 +19,7 @@ use crate::domain::Endpoint;
 use crate::resources::cluster_config::ClusterConfigResource;
 use crate::resources::node::NodeResource;
 use crate::resources::partition_snapshot::PartitionSnapshotResource;
-use crate::tf::context::ContextError;
+use crate::tf::context::SettingsError;
 use crate::tf::duration::parse_duration;
 use crate::tf::schema::{optional, schema};
 use crate::tf::{validate, ProviderContext};
@@ -30,16 +30,6 @@ pub struct ProviderConfig {
     pub endpoints: Value<Vec<Value<String>>>,
     pub cluster_name: Value<String>,
     pub request_timeout: Value<String>,
-}
-
-/// Why the settings give no client.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum SettingsError {
-    /// A setting comes from a resource that does not exist yet: normal during plan.
-    #[error("{0} are not known yet")]
-    Unknown(&'static str),
-    #[error("{0}")]
-    Invalid(String),
 }
 
 #[derive(Default)]
@@ -186,21 +176,16 @@ impl Provider for RestateProvider {
         _terraform_version: String,
         config: ProviderConfig,
     ) -> Option<()> {
-        let api = match resolve_settings(&config) {
-            Ok(settings) => match AdminClient::new(settings) {
-                Ok(client) => Ok(Arc::new(client) as Arc<dyn crate::ops::AdminApi>),
-                Err(e) => {
-                    diags.root_error("Invalid provider settings", e.to_string());
-                    return None;
-                }
-            },
-            // Unknown values are normal during plan; the operations that need the cluster say so.
-            Err(SettingsError::Unknown(what)) => Err(ContextError::Unknown(what)),
-            Err(e @ SettingsError::Invalid(_)) => {
-                diags.root_error("Invalid provider settings", e.to_string());
-                return None;
-            }
-        };
+        let api = resolve_settings(&config).and_then(|settings| {
+            AdminClient::new(settings)
+                .map(|client| Arc::new(client) as Arc<dyn crate::ops::AdminApi>)
+                .map_err(|e| SettingsError::Invalid(e.to_string()))
+        });
+        // Unknown values are normal during plan; the operations that need the cluster say so.
+        if let Err(e @ (SettingsError::Invalid(_) | SettingsError::NotConfigured)) = &api {
+            diags.root_error("Invalid provider settings", e.to_string());
+            return None;
+        }
         self.context.set(api);
         Some(())
     }

@@ -13,9 +13,15 @@ use crate::domain::{LogProvider, Replication, Role};
 use crate::ops::AdminApi;
 use crate::resources::{cluster_config, node, partition_snapshot};
 use crate::tf::value::string_list;
+use crate::tf::Timeouts;
 
 fn s(v: &str) -> Value<String> {
     Value::Value(v.to_string())
+}
+
+/// A `timeouts` block as Terraform sends it (every declared operation, null when unset).
+fn timeouts(block: serde_json::Value) -> Value<Timeouts> {
+    Value::Value(serde_json::from_value(block).expect("a timeouts block"))
 }
 
 fn cluster(state: FakeState) -> (Arc<FakeCluster>, Handlers) {
@@ -201,9 +207,7 @@ async fn a_replication_the_nodes_cannot_hold_is_refused_unless_checks_are_skippe
     let skip = replicated(|c| {
         c.log_replication = s("2");
         c.skip_safety_checks = Value::Value(true);
-        c.timeouts = Value::Value(
-            serde_json::from_value(serde_json::json!({"create": null, "update": "1s"})).unwrap(),
-        );
+        c.timeouts = timeouts(serde_json::json!({"create": null, "update": "1s"}));
     });
     let (out, d) = h
         .cluster_config
@@ -288,10 +292,7 @@ async fn bad_values_are_refused_at_the_attribute_before_the_cluster_is_asked() {
         ),
         (
             replicated(|c| {
-                c.timeouts = Value::Value(
-                    serde_json::from_value(serde_json::json!({"create": "soon", "update": null}))
-                        .unwrap(),
-                )
+                c.timeouts = timeouts(serde_json::json!({"create": "soon", "update": null}))
             }),
             "Invalid duration",
             "timeouts[0].create",
@@ -408,9 +409,7 @@ fn node_config(name: &str, roles: &[Role]) -> node::State {
     node::State {
         name: s(name),
         roles: string_list(roles.iter().map(|r| r.as_str())),
-        timeouts: Value::Value(
-            serde_json::from_value(serde_json::json!({"create": "3s", "update": "3s"})).unwrap(),
-        ),
+        timeouts: timeouts(serde_json::json!({"create": "3s", "update": "3s"})),
         ..Default::default()
     }
 }
@@ -618,4 +617,172 @@ async fn unknown_partitions_are_refused_and_never_sent() {
     let (imported, d) = h.snapshot.import("x").await;
     assert!(imported.is_none());
     assert_error(&d, "restate_partition_snapshot cannot be imported", "");
+}
+
+// --- every attribute's plan path, as a table ------------------------------------------------------
+
+/// What changing one attribute of an applied resource plans.
+#[derive(Debug, PartialEq, Eq)]
+enum PlanPath {
+    /// An update in place.
+    Update,
+    /// A replacement, because of this attribute.
+    Replace(&'static str),
+}
+
+#[tokio::test]
+async fn every_attribute_change_plans_as_documented() {
+    let (fake, h) = cluster(FakeState::provisioned("c", 4));
+    fake.with(|s| s.nodes.push(fake::node(2, "n2", &Role::ALL)));
+
+    // restate_cluster_config: every argument updates in place.
+    let base = replicated(|c| {
+        c.log_replication = s("1");
+        c.partition_replication = s("1");
+    });
+    let (state, _) = h.cluster_config.plan_and_apply(None, &base).await;
+    let (state, private) = state.unwrap();
+    type Change = fn(&mut cluster_config::State);
+    let changes: [(&str, Change); 7] = [
+        ("log_replication", |c| c.log_replication = s("2")),
+        ("partition_replication", |c| {
+            c.partition_replication = s("2")
+        }),
+        ("log_nodeset_size", |c| c.log_nodeset_size = Value::Value(2)),
+        ("provision", |c| c.provision = Value::Value(true)),
+        ("wait_for_logs", |c| c.wait_for_logs = Value::Value(false)),
+        ("skip_safety_checks", |c| {
+            c.skip_safety_checks = Value::Value(true)
+        }),
+        ("timeouts", |c| {
+            c.timeouts = timeouts(serde_json::json!({"create": "1m", "update": "1m"}))
+        }),
+    ];
+    for (attribute, change) in changes {
+        let mut config = base.clone();
+        change(&mut config);
+        let planned = h
+            .cluster_config
+            .plan(Some((&state, &private)), &config)
+            .await;
+        assert!(
+            errors(&planned.diags).is_empty(),
+            "{attribute}: {:#?}",
+            planned.diags
+        );
+        let path = match planned.replace.as_slice() {
+            [] => PlanPath::Update,
+            _ => PlanPath::Replace("?"),
+        };
+        assert_eq!(path, PlanPath::Update, "{attribute}");
+        assert_ne!(
+            planned.state.as_ref(),
+            Some(&state),
+            "{attribute} shows no diff"
+        );
+    }
+
+    // restate_node: a new name replaces; roles and the version update in place, and what the
+    // node reports becomes unknown (it restarts); timeouts update in place.
+    let base = node_config("n1", &Role::ALL);
+    let (state, _) = h.node.plan_and_apply(None, &base).await;
+    let (state, private) = state.unwrap();
+    type NodeChange = fn(&mut node::State);
+    let cases: [(&str, NodeChange, PlanPath, bool); 4] = [
+        (
+            "name",
+            |c| c.name = s("n2"),
+            PlanPath::Replace("name"),
+            true,
+        ),
+        (
+            "roles",
+            |c| c.roles = string_list(["worker"]),
+            PlanPath::Update,
+            true,
+        ),
+        (
+            "expected_version",
+            |c| c.expected_version = s("1.7"),
+            PlanPath::Update,
+            true,
+        ),
+        (
+            "timeouts",
+            |c| c.timeouts = timeouts(serde_json::json!({"create": "9s", "update": "9s"})),
+            PlanPath::Update,
+            false,
+        ),
+    ];
+    for (attribute, change, expected, observed_unknown) in cases {
+        let mut config = base.clone();
+        change(&mut config);
+        let planned = h.node.plan(Some((&state, &private)), &config).await;
+        assert!(
+            errors(&planned.diags).is_empty(),
+            "{attribute}: {:#?}",
+            planned.diags
+        );
+        let path = match planned.replace.as_slice() {
+            [] => PlanPath::Update,
+            [one] if one == "name" => PlanPath::Replace("name"),
+            other => panic!("{attribute}: replaced for {other:?}"),
+        };
+        assert_eq!(path, expected, "{attribute}");
+        let p = planned.state.unwrap();
+        assert_eq!(
+            p.generation == Value::Unknown,
+            observed_unknown,
+            "{attribute}"
+        );
+    }
+
+    // restate_partition_snapshot: any change takes new snapshots, except timeouts.
+    let base = snapshot_config(None, None);
+    let (state, _) = h.snapshot.plan_and_apply(None, &base).await;
+    let (state, private) = state.unwrap();
+    type SnapChange = fn(&mut partition_snapshot::State);
+    let cases: [(&str, SnapChange, PlanPath); 4] = [
+        (
+            "partition_ids",
+            |c| c.partition_ids = Value::Value(vec![Value::Value(1)]),
+            PlanPath::Replace("partition_ids"),
+        ),
+        (
+            "trim_log",
+            |c| c.trim_log = Value::Value(true),
+            PlanPath::Replace("trim_log"),
+        ),
+        (
+            "triggers",
+            |c| c.triggers = Value::Value(BTreeMap::from([("a".into(), s("1"))])),
+            PlanPath::Replace("triggers"),
+        ),
+        (
+            "timeouts",
+            |c| c.timeouts = timeouts(serde_json::json!({"create": "9s"})),
+            PlanPath::Update,
+        ),
+    ];
+    for (attribute, change, expected) in cases {
+        let mut config = base.clone();
+        change(&mut config);
+        let planned = h.snapshot.plan(Some((&state, &private)), &config).await;
+        assert!(
+            errors(&planned.diags).is_empty(),
+            "{attribute}: {:#?}",
+            planned.diags
+        );
+        let path = match planned.replace.as_slice() {
+            [] => PlanPath::Update,
+            [one] => PlanPath::Replace(match one.as_str() {
+                "partition_ids" => "partition_ids",
+                "trim_log" => "trim_log",
+                "triggers" => "triggers",
+                other => panic!("{attribute}: replaced for {other}"),
+            }),
+            other => panic!("{attribute}: replaced for {other:?}"),
+        };
+        assert_eq!(path, expected, "{attribute}");
+    }
 }

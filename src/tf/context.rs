@@ -18,18 +18,21 @@ use crate::ops::AdminApi;
 /// apply.
 pub const PLAN_PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// Why the provider has no admin API: the Terraform layer's error.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ContextError {
+pub enum SettingsError {
     #[error("the provider has not been configured")]
     NotConfigured,
     /// A setting comes from a resource that does not exist yet (normal at plan time).
     #[error("{0} are not known yet (they come from resources that do not exist yet)")]
     Unknown(&'static str),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 #[derive(Default)]
 pub struct ProviderContext {
-    api: RwLock<Option<Result<Arc<dyn AdminApi>, ContextError>>>,
+    api: RwLock<Option<Result<Arc<dyn AdminApi>, SettingsError>>>,
     view: ViewCache,
 }
 
@@ -41,16 +44,16 @@ impl ProviderContext {
         ctx
     }
 
-    pub fn set(&self, api: Result<Arc<dyn AdminApi>, ContextError>) {
+    pub fn set(&self, api: Result<Arc<dyn AdminApi>, SettingsError>) {
         *self.api.write().unwrap_or_else(|p| p.into_inner()) = Some(api);
     }
 
-    pub fn api(&self) -> Result<Arc<dyn AdminApi>, ContextError> {
+    pub fn api(&self) -> Result<Arc<dyn AdminApi>, SettingsError> {
         self.api
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
-            .unwrap_or(Err(ContextError::NotConfigured))
+            .unwrap_or(Err(SettingsError::NotConfigured))
     }
 
     /// The admin API, or None after reporting why there is none.

@@ -3,7 +3,7 @@
 
 use tf_provider::{AttributePath, Diagnostics};
 
-use super::context::ContextError;
+use super::context::SettingsError;
 use crate::client;
 use crate::domain::error::Holder;
 use crate::domain::Error as Domain;
@@ -230,7 +230,7 @@ pub fn snapshots(diags: &mut Diagnostics, outcome: &SnapshotOutcome, requested: 
 }
 
 /// The provider has no usable client.
-pub fn not_configured(diags: &mut Diagnostics, e: &ContextError) {
+pub fn not_configured(diags: &mut Diagnostics, e: &SettingsError) {
     diags.root_error("Provider restate is not configured", e.to_string());
 }
 
