@@ -4,16 +4,12 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
+use support::ctl;
 use support::restate::{Node, NodeSpec, ALL_ROLES};
 use support::terraform::{provider_block, Workspace};
-
-fn hcl_list(items: &[&str]) -> String {
-    let q: Vec<String> = items.iter().map(|s| format!("{s:?}")).collect();
-    format!("[{}]", q.join(", "))
-}
+use support::{quoted_list, sorted_strings};
 
 /// A `restate_node_config` for a joining node (metadata client = n1), with its `toml` as output.
 fn node_config_block(node: &Node, roles: &[&str], n1_url: &str) -> String {
@@ -39,7 +35,7 @@ output "{name}_toml" {{
 }}
 "#,
         cluster = node.spec.cluster,
-        roles = hcl_list(roles),
+        roles = quoted_list(roles),
         url = node.fabric_url(),
         port = node.ports.fabric,
         base = node.local_base_config(),
@@ -55,42 +51,8 @@ fn node_resource_block(name: &str, roles: &[&str]) -> String {
     };
     format!(
         "resource \"restate_node\" \"{name}\" {{\n  name  = \"{name}\"\n  roles = {}\n{extras}}}\n",
-        hcl_list(roles)
+        quoted_list(roles)
     )
-}
-
-/// node name -> (node id, sorted roles), as restatectl decodes the nodes configuration.
-fn ctl_nodes(n1: &Node) -> BTreeMap<String, (u64, Vec<String>)> {
-    let nc = n1.metadata("nodes_config");
-    nc["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|pair| {
-            let node = &pair[1]["Node"];
-            let mut roles: Vec<String> = node["roles"]
-                .as_array()?
-                .iter()
-                .map(|r| r.as_str().unwrap_or_default().to_string())
-                .collect();
-            roles.sort();
-            Some((
-                node["name"].as_str()?.to_string(),
-                (pair[0].as_u64()?, roles),
-            ))
-        })
-        .collect()
-}
-
-fn state_roles(v: &serde_json::Value) -> Vec<String> {
-    let mut r: Vec<String> = v["roles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_str().unwrap().to_string())
-        .collect();
-    r.sort();
-    r
 }
 
 fn provisioned_n1(cluster: &str) -> Node {
@@ -137,30 +99,20 @@ fn three_nodes_join_with_rendered_configs_then_roles_change_drift_and_import() {
     }
     ws.write(&with_nodes);
     ws.apply().ok();
-    let ctl = ctl_nodes(&n1);
-    assert_eq!(ctl.len(), 4, "{ctl:?}");
+    let members = ctl::nodes(&n1.fabric_url());
+    assert_eq!(members.len(), 4, "{members:?}");
     for name in ["n1", "n2", "n3", "n4"] {
         let v = ws.resource_values(&format!("restate_node.{name}"));
-        let (id, roles) = &ctl[name];
-        assert_eq!(v["node_id"].as_u64(), Some(*id), "{name}");
-        assert_eq!(&state_roles(&v), roles, "{name}");
+        let member = &members[name];
+        assert_eq!(v["node_id"].as_u64(), Some(member.id), "{name}");
+        assert_eq!(sorted_strings(&v["roles"]), member.roles, "{name}");
         assert_eq!(v["alive"], true);
         assert_eq!(v["binary_version"], "1.7.12");
         assert_eq!(v["worker_state"], "active");
     }
-    let listed = n1.ctl(&["nodes", "list"]);
-    for name in ["n2", "n3", "n4"] {
-        let id = ctl[name].0;
-        assert!(
-            listed
-                .lines()
-                .any(|l| l.contains(&format!("N{id} ")) && l.contains(&format!(" {name} "))),
-            "{listed}"
-        );
-    }
     // No node reports a cluster other than n1's.
     for n in &joiners {
-        let health = support::restate::http_get(n.ports.fabric, "/health").unwrap();
+        let health = support::http::get(n.ports.fabric, "/health").unwrap();
         assert!(health.contains("\"cluster_name\":\"join\""), "{health}");
     }
     ws.assert_plan_empty();
@@ -203,11 +155,11 @@ fn three_nodes_join_with_rendered_configs_then_roles_change_drift_and_import() {
     );
     let v = ws.resource_values("restate_node.n4");
     assert_eq!(
-        state_roles(&v),
+        sorted_strings(&v["roles"]),
         vec!["http-ingress", "log-server", "worker"]
     );
     assert_eq!(
-        ctl_nodes(&n1)["n4"].1,
+        ctl::nodes(&n1.fabric_url())["n4"].roles,
         vec!["http-ingress", "log-server", "worker"]
     );
     ws.assert_plan_empty();
@@ -218,7 +170,10 @@ fn three_nodes_join_with_rendered_configs_then_roles_change_drift_and_import() {
         .ok();
     ws.assert_plan_empty();
     let v = ws.resource_values("restate_node.n2");
-    assert_eq!(v["node_id"].as_u64(), Some(ctl_nodes(&n1)["n2"].0));
+    assert_eq!(
+        v["node_id"].as_u64(),
+        Some(ctl::nodes(&n1.fabric_url())["n2"].id)
+    );
 
     // Drift: n3 restarted behind Terraform's back with another role set shows in the plan.
     let n3_toml: String = joiners[1]
@@ -237,7 +192,10 @@ fn three_nodes_join_with_rendered_configs_then_roles_change_drift_and_import() {
     assert_ne!(Some(&n3_toml), joiners[1].toml.as_ref());
     joiners[1].launch_toml(&n3_toml);
     let started = std::time::Instant::now();
-    while !ctl_nodes(&n1)["n3"].1.contains(&"http-ingress".to_string()) {
+    while !ctl::nodes(&n1.fabric_url())["n3"]
+        .roles
+        .contains(&"http-ingress".to_string())
+    {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "n3 did not report its new roles"
@@ -265,7 +223,7 @@ fn three_nodes_join_with_rendered_configs_then_roles_change_drift_and_import() {
         "{}",
         run.text()
     );
-    assert_eq!(ctl_nodes(&n1).len(), 4);
+    assert_eq!(ctl::nodes(&n1.fabric_url()).len(), 4);
 }
 
 #[test]
@@ -363,14 +321,14 @@ fn a_node_removed_from_the_cluster_leaves_the_state() {
         provider_block(&[n1.fabric_url()], "")
     ));
     ws.apply().ok();
-    let id = ctl_nodes(&n1)["n2"].0;
+    let id = ctl::nodes(&n1.fabric_url())["n2"].id;
 
     // Take n2 out of the cluster the way an operator does: stop it, then `restatectl nodes remove`.
     n2.stop();
     let started = std::time::Instant::now();
     loop {
         let out = n1.ctl_output(&["nodes", "remove", "--nodes", &id.to_string(), "--yes"]);
-        if out.status.success() && !ctl_nodes(&n1).contains_key("n2") {
+        if out.status.success() && !ctl::nodes(&n1.fabric_url()).contains_key("n2") {
             break;
         }
         assert!(

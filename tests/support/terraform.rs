@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use super::quoted_list;
+
 pub const PROVIDER_SOURCE: &str = "registry.terraform.io/terraform-provider-restate/restate";
 
 /// `terraform` from `$TERRAFORM`, else from PATH (scripts/install-deps.sh puts PyPI's
@@ -125,14 +127,20 @@ pub fn terraform_version() -> (u32, u32) {
     (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
 }
 
-/// A provider block for the given endpoints.
-pub fn provider_block(endpoints: &[String], extra: &str) -> String {
-    let list: Vec<String> = endpoints.iter().map(|e| format!("{e:?}")).collect();
+/// The `terraform { required_providers { … } }` block that names this provider.
+pub fn required_providers() -> String {
     format!(
-        "terraform {{\n  required_providers {{\n    restate = {{ source = \"{}\" }}\n  }}\n}}\n\n\
-         provider \"restate\" {{\n  endpoints = [{}]\n{extra}}}\n\n",
-        PROVIDER_SOURCE.trim_start_matches("registry.terraform.io/"),
-        list.join(", ")
+        "terraform {{\n  required_providers {{\n    restate = {{ source = \"{}\" }}\n  }}\n}}\n\n",
+        PROVIDER_SOURCE.trim_start_matches("registry.terraform.io/")
+    )
+}
+
+/// [`required_providers`] and a provider block for the given endpoints.
+pub fn provider_block(endpoints: &[String], extra: &str) -> String {
+    format!(
+        "{}provider \"restate\" {{\n  endpoints = {}\n{extra}}}\n\n",
+        required_providers(),
+        quoted_list(endpoints)
     )
 }
 
