@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use support::ctl;
-use support::restate::{free_port, Node, NodeSpec, ALL_ROLES};
+use support::restate::{refusing_port, Node, NodeSpec, ALL_ROLES};
 use support::terraform::{provider_block, required_providers, Workspace};
 
 const NO_LOG_SERVER: &[&str] = &["worker", "admin", "metadata-server", "http-ingress"];
@@ -313,11 +313,11 @@ fn provider_settings_guard_and_failover() {
     ]);
 
     // A dead endpoint first: the provider fails over to the live one.
-    let dead = format!("http://127.0.0.1:{}", free_port());
+    let dead = refusing_port();
     ws.write(&format!(
         "{}{body}",
         provider_block(
-            &[dead, node.fabric_url()],
+            &[dead.url(), node.fabric_url()],
             "  cluster_name = \"guarded\"\n  request_timeout = \"5s\"\n"
         )
     ));
@@ -327,8 +327,7 @@ fn provider_settings_guard_and_failover() {
 
     // Settings from the environment when the provider block has none.
     ws.write(&format!("{}{body}", required_providers()));
-    let dead = format!("http://127.0.0.1:{}", free_port());
-    let endpoints = format!("{dead},{}", node.fabric_url());
+    let endpoints = format!("{},{}", dead.url(), node.fabric_url());
     let run = ws.run_with_env(
         &["plan", "-no-color", "-detailed-exitcode"],
         &[
@@ -352,12 +351,11 @@ fn provider_settings_guard_and_failover() {
     assert_eq!(run.code, 0, "{}", run.text());
 
     // Only dead endpoints: the error names each endpoint and the gRPC status.
-    let dead2 = format!("http://127.0.0.1:{}", free_port());
     ws.write(&format!(
         "{}{body}",
-        provider_block(std::slice::from_ref(&dead2), "  request_timeout = \"2s\"\n")
+        provider_block(&[dead.url()], "  request_timeout = \"2s\"\n")
     ));
-    ws.plan().failed_with(&[&dead2, "UNAVAILABLE"]);
+    ws.plan().failed_with(&[&dead.url(), "UNAVAILABLE"]);
 }
 
 /// Provider settings that come from another resource are unknown at plan time: the plan defers

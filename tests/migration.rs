@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use serde_json::Value;
 use support::ctl;
 use support::http;
-use support::restate::{free_port, project_root};
+use support::restate::{project_root, reserve_port};
 use support::s3::S3;
 use support::terraform::{terraform_version, Workspace};
 
@@ -271,7 +271,8 @@ fn single_node_to_three_nodes_stage_by_stage_without_losing_data() {
     ex.assert_plan_empty(0);
 
     // The service, and the first increments, before the migration starts.
-    let port = free_port();
+    // A free port, released for the service right as it starts.
+    let port = reserve_port().release();
     let _service = Service(
         Command::new("node")
             .arg("service.js")

@@ -2,6 +2,7 @@
 //! base dirs, health waits, and shortcuts to the `restatectl` readers of [`ctl`](super::ctl) for
 //! independent checks. Every node is stopped when its handle drops, also when a test fails.
 
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -80,9 +81,61 @@ pub fn assert_private_network() {
     );
 }
 
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr").port()
+/// A free loopback port, kept bound until the process meant to use it is about to start: a port
+/// found free, closed, and handed out later could meanwhile be given to another test of the same
+/// binary. Nothing accepts on the listener; [`release`](Self::release) it right before spawning.
+pub struct PortReservation {
+    port: u16,
+    _listener: TcpListener,
+}
+
+impl PortReservation {
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Frees the port for the process about to bind it; returns it.
+    pub fn release(self) -> u16 {
+        self.port
+    }
+}
+
+pub fn reserve_port() -> PortReservation {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    PortReservation {
+        port: listener.local_addr().expect("local addr").port(),
+        _listener: listener,
+    }
+}
+
+/// A loopback port that refuses connections for as long as this lives, and that nothing else can
+/// get meanwhile: it is the local end of an open loopback connection, so it is bound (neither
+/// [`reserve_port`] nor a server can have it) but nothing listens on it. A reserved port held by
+/// a listener would not do: the kernel accepts connections into its backlog.
+pub struct RefusingPort {
+    port: u16,
+    _ends: (TcpStream, TcpStream),
+}
+
+pub fn refusing_port() -> RefusingPort {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+    let (server, _) = listener.accept().expect("accept");
+    RefusingPort {
+        port: client.local_addr().expect("local addr").port(),
+        _ends: (client, server),
+    }
+}
+
+impl RefusingPort {
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:PORT`: a dead endpoint.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
 }
 
 /// How a node is configured; rendered to `restate.toml`.
@@ -128,6 +181,8 @@ pub struct Node {
     pub dir: tempfile::TempDir,
     /// A configuration rendered elsewhere (by `restate_node_config`); replaces the spec's.
     pub toml: Option<String>,
+    /// `ports`, held until the first launch.
+    reserved: Vec<PortReservation>,
     child: Option<Child>,
 }
 
@@ -139,24 +194,27 @@ impl Node {
         node
     }
 
-    /// Allocates the node's ports and base dir without starting it, so its configuration can be
-    /// rendered elsewhere; start it with [`launch_toml`](Self::launch_toml).
+    /// Reserves the node's ports (held until it starts) and makes its base dir without starting
+    /// it, so its configuration can be rendered elsewhere; start it with
+    /// [`launch_toml`](Self::launch_toml).
     pub fn prepare(spec: NodeSpec) -> Node {
         assert_private_network();
         let dir = tempfile::Builder::new()
             .prefix(&format!("restate-{}-", spec.name))
             .tempdir()
             .expect("temp dir");
+        let reserved: Vec<PortReservation> = (0..3).map(|_| reserve_port()).collect();
         let ports = Ports {
-            fabric: free_port(),
-            admin: free_port(),
-            ingress: free_port(),
+            fabric: reserved[0].port(),
+            admin: reserved[1].port(),
+            ingress: reserved[2].port(),
         };
         Node {
             spec,
             ports,
             dir,
             toml: None,
+            reserved,
             child: None,
         }
     }
@@ -227,6 +285,7 @@ impl Node {
             .append(true)
             .open(self.log_path())
             .expect("open node log");
+        self.reserved.clear();
         let child = Command::new(&binaries().server)
             .arg("--config-file")
             .arg(&config)

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::http;
-use super::restate::{assert_private_network, free_port, project_root};
+use super::restate::{assert_private_network, project_root, reserve_port};
 
 pub const ACCESS_KEY: &str = "test-access-key";
 pub const SECRET_KEY: &str = "test-secret-key";
@@ -24,10 +24,11 @@ impl S3 {
     pub fn start(bucket: &str) -> S3 {
         assert_private_network();
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
+        let reserved = reserve_port();
         let bin = project_root().join(".tools/venv/bin/moto_server");
         assert!(bin.exists(), "{bin:?} missing: run scripts/install-deps.sh");
         let log = std::fs::File::create(dir.path().join("moto.log")).expect("log");
+        let port = reserved.release();
         let child = Command::new(bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
