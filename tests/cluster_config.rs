@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use support::ctl;
 use support::restate::{refusing_port, Node, NodeSpec, ALL_ROLES};
-use support::terraform::{provider_block, required_providers, Workspace};
+use support::terraform::{provider_block, required_providers, Workspace, PROVIDER_SOURCE};
 
 const NO_LOG_SERVER: &[&str] = &["worker", "admin", "metadata-server", "http-ingress"];
 
@@ -210,51 +210,62 @@ fn plan_time_errors_change_nothing() {
     ws.apply().ok();
     let before = node.cluster_config();
 
-    let cases: &[(&str, &[&str])] = &[
+    // (configuration, summary, in the detail, the attribute it points at)
+    let cases: &[(&str, &str, &[&str], &str)] = &[
         (
             "  log_provider = \"replicated\"\n  log_replication = \"{rack: 2}\"",
-            &[
-                "Invalid log_replication",
-                "unknown scope \"rack\"",
-                "log_replication",
-            ],
+            "Invalid log_replication",
+            &["unknown scope \"rack\""],
+            "log_replication",
         ),
         (
             "  log_provider = \"replicated\"\n  partition_replication = \"{zone: 3, node: 2}\"",
-            &["Invalid partition_replication", "3 copies across zones"],
+            "Invalid partition_replication",
+            &["3 copies across zones"],
+            "partition_replication",
         ),
         (
             "  log_provider = \"kafka\"",
-            &["Unknown log provider", "use \"local\" or \"replicated\""],
+            "Unknown log provider",
+            &["use \"local\" or \"replicated\""],
+            "log_provider",
         ),
         (
             "  log_provider = \"local\"",
-            &[
-                "Restate cannot move logs back from the replicated provider",
-                "log_provider",
-            ],
+            "Restate cannot move logs back from the replicated provider",
+            &[],
+            "log_provider",
         ),
         (
             "  log_provider = \"replicated\"\n  num_partitions = 8",
-            &["num_partitions cannot change", "Restate cannot repartition"],
+            "num_partitions cannot change",
+            &["Restate cannot repartition"],
+            "num_partitions",
         ),
         (
             "  log_provider = \"replicated\"\n  log_nodeset_size = 200",
-            &["log_nodeset_size out of range", "0 (automatic) up to 128"],
+            "log_nodeset_size out of range",
+            &["0 (automatic) up to 128"],
+            "log_nodeset_size",
         ),
         (
             "  log_provider = \"replicated\"\n  timeouts {\n    update = \"soon\"\n  }",
-            &["Invalid duration", "\"soon\" is not a duration"],
+            "Invalid duration",
+            &["\"soon\" is not a duration"],
+            "update",
         ),
     ];
-    for (body, needles) in cases {
-        ws.write(&config_tf(&node, body));
-        let run = ws.plan().failed_with(needles);
-        assert!(
-            run.flat().contains("restate_cluster_config.this"),
-            "{}",
-            run.text()
-        );
+    let check = |ws: &Workspace, body: &str, summary: &str, in_detail: &[&str], attribute: &str| {
+        let tf = config_tf(&node, body);
+        ws.write(&tf);
+        let plan = ws.plan_diagnostics();
+        assert_ne!(plan.run.code, 0, "{summary}: the plan should fail");
+        let d = plan.error(summary);
+        d.assert_detail_contains(in_detail);
+        d.assert_points_at("restate_cluster_config.this", attribute, &tf);
+    };
+    for (body, summary, in_detail, attribute) in cases {
+        check(&ws, body, summary, in_detail, attribute);
         assert_eq!(
             node.cluster_config(),
             before,
@@ -264,22 +275,20 @@ fn plan_time_errors_change_nothing() {
 
     // The same checks hold for a new resource on an existing cluster (plan_create against the cluster).
     let fresh = Workspace::new();
-    for (body, needles) in [
-        (
-            "  log_provider = \"local\"",
-            &["Restate cannot move logs back"][..],
-        ),
-        (
-            "  log_provider = \"replicated\"\n  num_partitions = 8",
-            &[
-                "num_partitions cannot change",
-                "provisioned with 2 partitions",
-            ][..],
-        ),
-    ] {
-        fresh.write(&config_tf(&node, body));
-        fresh.plan().failed_with(needles);
-    }
+    check(
+        &fresh,
+        "  log_provider = \"local\"",
+        "Restate cannot move logs back from the replicated provider",
+        &[],
+        "log_provider",
+    );
+    check(
+        &fresh,
+        "  log_provider = \"replicated\"\n  num_partitions = 8",
+        "num_partitions cannot change",
+        &["provisioned with 2 partitions"],
+        "num_partitions",
+    );
     assert_eq!(node.cluster_config(), before);
 }
 
@@ -300,17 +309,19 @@ fn provider_settings_guard_and_failover() {
         .unwrap()
         .contains("AwaitingProvisioning"));
 
-    // Invalid settings are plan-time errors that name the attribute.
-    ws.write(&format!(
+    // Invalid settings are plan-time errors that point at the attribute.
+    let tf = format!(
         "{}{body}",
         provider_block(&["127.0.0.1:5122".into()], "  request_timeout = \"fast\"\n")
-    ));
-    ws.plan().failed_with(&[
-        "Invalid endpoint",
-        "must start with http://",
-        "Invalid duration",
-        "request_timeout",
-    ]);
+    );
+    ws.write(&tf);
+    let plan = ws.plan_diagnostics();
+    let provider = format!("provider[\"{PROVIDER_SOURCE}\"]");
+    let d = plan.error("Invalid endpoint");
+    d.assert_detail_contains(&["must start with http://"]);
+    d.assert_points_at(&provider, "endpoints", &tf);
+    plan.error("Invalid duration")
+        .assert_points_at(&provider, "request_timeout", &tf);
 
     // A dead endpoint first: the provider fails over to the live one.
     let dead = refusing_port();
