@@ -37,14 +37,7 @@ cp "$example"/*.tf "$example"/*.tftpl "$tf_dir/"
 cp -r "$example/scripts" "$tf_dir/"
 export CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 NO_COLOR=1 TF_CLI_CONFIG_FILE="$work/terraformrc"
 unset RUST_BACKTRACE
-cat >"$TF_CLI_CONFIG_FILE" <<RC
-provider_installation {
-  dev_overrides {
-    "registry.terraform.io/terraform-provider-restate/restate" = "$root/target/debug"
-  }
-  direct {}
-}
-RC
+"$root/scripts/write-terraformrc.sh" "$TF_CLI_CONFIG_FILE"
 vars=(-var "tools_dir=$root/.tools" -var "work_dir=$work/nodes")
 restatectl="$root/.tools/restate-1.7.12/node_modules/@restatedev/restatectl-linux-x64/bin/restatectl"
 counter="$example/counter"

@@ -5,8 +5,9 @@ mod support;
 
 use std::time::Duration;
 
-use support::restate::{Node, NodeSpec, ALL_ROLES};
-use support::terraform::{provider_block, Workspace};
+use support::ctl;
+use support::restate::{refusing_port, Node, NodeSpec, ALL_ROLES};
+use support::terraform::{provider_block, required_providers, Workspace, PROVIDER_SOURCE};
 
 const NO_LOG_SERVER: &[&str] = &["worker", "admin", "metadata-server", "http-ingress"];
 
@@ -15,23 +16,6 @@ fn config_tf(node: &Node, body: &str) -> String {
         "{}resource \"restate_cluster_config\" \"this\" {{\n{body}\n}}\n",
         provider_block(&[node.fabric_url()], "")
     )
-}
-
-/// Every log's tail uses `kind` (and replication `{node: n}` when given), per restatectl.
-#[track_caller]
-fn assert_logs(node: &Node, kind: &str, node_replication: Option<u64>) {
-    let tails = node.log_tails();
-    assert!(!tails.is_empty(), "no logs");
-    for (k, r) in &tails {
-        assert_eq!(k, kind, "{tails:?}");
-        if let Some(n) = node_replication {
-            assert_eq!(
-                r.as_ref().map(|r| r["node"].clone()),
-                Some(serde_json::json!(n)),
-                "{tails:?}"
-            );
-        }
-    }
 }
 
 /// A single node on the local loglet, provisioned while it lacked the log-server role: the
@@ -63,8 +47,8 @@ fn provisions_a_fresh_node_then_plans_empty_and_destroy_leaves_the_cluster() {
     assert_eq!(c.num_partitions, "3");
     assert_eq!(c.log_provider, "replicated");
     assert_eq!(c.log_replication.as_deref(), Some("{node: 1}"));
-    assert_logs(&node, "replicated", Some(1));
-    assert_eq!(node.log_tails().len(), 3);
+    let tails = ctl::assert_logs(&node.fabric_url(), "replicated", Some(1));
+    assert_eq!(tails.len(), 3);
 
     let v = ws.resource_values("restate_cluster_config.this");
     assert_eq!(v["id"], "fresh");
@@ -96,7 +80,7 @@ fn an_unprovisioned_cluster_is_an_error_unless_provision_is_true() {
     ws.plan()
         .failed_with(&["The cluster is not provisioned", "provision = true"]);
     ws.apply().failed_with(&["The cluster is not provisioned"]);
-    let ident = support::restate::http_get(node.ports.fabric, "/health").unwrap();
+    let ident = support::http::get(node.ports.fabric, "/health").unwrap();
     assert!(ident.contains("AwaitingProvisioning"), "{ident}");
 }
 
@@ -122,7 +106,7 @@ fn guide_step_two_local_to_replicated() {
         "Nothing was changed",
     ]);
     assert_eq!(node.cluster_config().log_provider, "local");
-    assert_logs(&node, "local", None);
+    ctl::assert_logs(&node.fabric_url(), "local", None);
 
     // Restart with the role, as the guide says; then the same apply works.
     node.restart_with(|s| s.roles = ALL_ROLES.iter().map(|r| r.to_string()).collect());
@@ -131,7 +115,7 @@ fn guide_step_two_local_to_replicated() {
     let c = node.cluster_config();
     assert_eq!(c.log_provider, "replicated");
     assert_eq!(c.log_replication.as_deref(), Some("{node: 1}"));
-    assert_logs(&node, "replicated", Some(1));
+    ctl::assert_logs(&node.fabric_url(), "replicated", Some(1));
     ws.assert_plan_empty();
 
     // Drift made behind Terraform's back shows in the plan, and apply puts it back.
@@ -226,51 +210,62 @@ fn plan_time_errors_change_nothing() {
     ws.apply().ok();
     let before = node.cluster_config();
 
-    let cases: &[(&str, &[&str])] = &[
+    // (configuration, summary, in the detail, the attribute it points at)
+    let cases: &[(&str, &str, &[&str], &str)] = &[
         (
             "  log_provider = \"replicated\"\n  log_replication = \"{rack: 2}\"",
-            &[
-                "Invalid log_replication",
-                "unknown scope \"rack\"",
-                "log_replication",
-            ],
+            "Invalid log_replication",
+            &["unknown scope \"rack\""],
+            "log_replication",
         ),
         (
             "  log_provider = \"replicated\"\n  partition_replication = \"{zone: 3, node: 2}\"",
-            &["Invalid partition_replication", "3 copies across zones"],
+            "Invalid partition_replication",
+            &["3 copies across zones"],
+            "partition_replication",
         ),
         (
             "  log_provider = \"kafka\"",
-            &["Unknown log provider", "use \"local\" or \"replicated\""],
+            "Unknown log provider",
+            &["use \"local\" or \"replicated\""],
+            "log_provider",
         ),
         (
             "  log_provider = \"local\"",
-            &[
-                "Restate cannot move logs back from the replicated provider",
-                "log_provider",
-            ],
+            "Restate cannot move logs back from the replicated provider",
+            &[],
+            "log_provider",
         ),
         (
             "  log_provider = \"replicated\"\n  num_partitions = 8",
-            &["num_partitions cannot change", "Restate cannot repartition"],
+            "num_partitions cannot change",
+            &["Restate cannot repartition"],
+            "num_partitions",
         ),
         (
             "  log_provider = \"replicated\"\n  log_nodeset_size = 200",
-            &["log_nodeset_size out of range", "0 (automatic) up to 128"],
+            "log_nodeset_size out of range",
+            &["0 (automatic) up to 128"],
+            "log_nodeset_size",
         ),
         (
             "  log_provider = \"replicated\"\n  timeouts {\n    update = \"soon\"\n  }",
-            &["Invalid duration", "\"soon\" is not a duration"],
+            "Invalid duration",
+            &["\"soon\" is not a duration"],
+            "update",
         ),
     ];
-    for (body, needles) in cases {
-        ws.write(&config_tf(&node, body));
-        let run = ws.plan().failed_with(needles);
-        assert!(
-            run.flat().contains("restate_cluster_config.this"),
-            "{}",
-            run.text()
-        );
+    let check = |ws: &Workspace, body: &str, summary: &str, in_detail: &[&str], attribute: &str| {
+        let tf = config_tf(&node, body);
+        ws.write(&tf);
+        let plan = ws.plan_diagnostics();
+        assert_ne!(plan.run.code, 0, "{summary}: the plan should fail");
+        let d = plan.error(summary);
+        d.assert_detail_contains(in_detail);
+        d.assert_points_at("restate_cluster_config.this", attribute, &tf);
+    };
+    for (body, summary, in_detail, attribute) in cases {
+        check(&ws, body, summary, in_detail, attribute);
         assert_eq!(
             node.cluster_config(),
             before,
@@ -280,22 +275,20 @@ fn plan_time_errors_change_nothing() {
 
     // The same checks hold for a new resource on an existing cluster (plan_create against the cluster).
     let fresh = Workspace::new();
-    for (body, needles) in [
-        (
-            "  log_provider = \"local\"",
-            &["Restate cannot move logs back"][..],
-        ),
-        (
-            "  log_provider = \"replicated\"\n  num_partitions = 8",
-            &[
-                "num_partitions cannot change",
-                "provisioned with 2 partitions",
-            ][..],
-        ),
-    ] {
-        fresh.write(&config_tf(&node, body));
-        fresh.plan().failed_with(needles);
-    }
+    check(
+        &fresh,
+        "  log_provider = \"local\"",
+        "Restate cannot move logs back from the replicated provider",
+        &[],
+        "log_provider",
+    );
+    check(
+        &fresh,
+        "  log_provider = \"replicated\"\n  num_partitions = 8",
+        "num_partitions cannot change",
+        &["provisioned with 2 partitions"],
+        "num_partitions",
+    );
     assert_eq!(node.cluster_config(), before);
 }
 
@@ -312,28 +305,30 @@ fn provider_settings_guard_and_failover() {
     ));
     ws.apply()
         .failed_with(&["belongs to cluster \"guarded\", not \"other\""]);
-    assert!(support::restate::http_get(node.ports.fabric, "/health")
+    assert!(support::http::get(node.ports.fabric, "/health")
         .unwrap()
         .contains("AwaitingProvisioning"));
 
-    // Invalid settings are plan-time errors that name the attribute.
-    ws.write(&format!(
+    // Invalid settings are plan-time errors that point at the attribute.
+    let tf = format!(
         "{}{body}",
         provider_block(&["127.0.0.1:5122".into()], "  request_timeout = \"fast\"\n")
-    ));
-    ws.plan().failed_with(&[
-        "Invalid endpoint",
-        "must start with http://",
-        "Invalid duration",
-        "request_timeout",
-    ]);
+    );
+    ws.write(&tf);
+    let plan = ws.plan_diagnostics();
+    let provider = format!("provider[\"{PROVIDER_SOURCE}\"]");
+    let d = plan.error("Invalid endpoint");
+    d.assert_detail_contains(&["must start with http://"]);
+    d.assert_points_at(&provider, "endpoints", &tf);
+    plan.error("Invalid duration")
+        .assert_points_at(&provider, "request_timeout", &tf);
 
     // A dead endpoint first: the provider fails over to the live one.
-    let dead = format!("http://127.0.0.1:{}", support::restate::free_port());
+    let dead = refusing_port();
     ws.write(&format!(
         "{}{body}",
         provider_block(
-            &[dead, node.fabric_url()],
+            &[dead.url(), node.fabric_url()],
             "  cluster_name = \"guarded\"\n  request_timeout = \"5s\"\n"
         )
     ));
@@ -342,13 +337,8 @@ fn provider_settings_guard_and_failover() {
     ws.assert_plan_empty();
 
     // Settings from the environment when the provider block has none.
-    let bare = format!(
-        "terraform {{\n  required_providers {{\n    restate = {{ source = \"{}\" }}\n  }}\n}}\n\n{body}",
-        support::terraform::PROVIDER_SOURCE.trim_start_matches("registry.terraform.io/")
-    );
-    ws.write(&bare);
-    let dead = format!("http://127.0.0.1:{}", support::restate::free_port());
-    let endpoints = format!("{dead},{}", node.fabric_url());
+    ws.write(&format!("{}{body}", required_providers()));
+    let endpoints = format!("{},{}", dead.url(), node.fabric_url());
     let run = ws.run_with_env(
         &["plan", "-no-color", "-detailed-exitcode"],
         &[
@@ -372,12 +362,11 @@ fn provider_settings_guard_and_failover() {
     assert_eq!(run.code, 0, "{}", run.text());
 
     // Only dead endpoints: the error names each endpoint and the gRPC status.
-    let dead2 = format!("http://127.0.0.1:{}", support::restate::free_port());
     ws.write(&format!(
         "{}{body}",
-        provider_block(std::slice::from_ref(&dead2), "  request_timeout = \"2s\"\n")
+        provider_block(&[dead.url()], "  request_timeout = \"2s\"\n")
     ));
-    ws.plan().failed_with(&[&dead2, "UNAVAILABLE"]);
+    ws.plan().failed_with(&[&dead.url(), "UNAVAILABLE"]);
 }
 
 /// Provider settings that come from another resource are unknown at plan time: the plan defers
@@ -387,11 +376,10 @@ fn endpoints_from_another_resource_are_used_once_known() {
     let node = Node::start(NodeSpec::new("n1", "lazy", ALL_ROLES));
     let ws = Workspace::new();
     ws.write(&format!(
-        "terraform {{\n  required_providers {{\n    restate = {{ source = \"{}\" }}\n  }}\n}}\n\n\
-         resource \"terraform_data\" \"endpoint\" {{\n  input = \"{}\"\n}}\n\n\
+        "{}resource \"terraform_data\" \"endpoint\" {{\n  input = \"{}\"\n}}\n\n\
          provider \"restate\" {{\n  endpoints = [terraform_data.endpoint.output]\n}}\n\n\
          resource \"restate_cluster_config\" \"this\" {{\n  provision = true\n  num_partitions = 2\n  log_provider = \"replicated\"\n}}\n",
-        support::terraform::PROVIDER_SOURCE.trim_start_matches("registry.terraform.io/"),
+        required_providers(),
         node.fabric_url()
     ));
     let plan = ws.plan();

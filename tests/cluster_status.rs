@@ -1,15 +1,16 @@
-//! End to end: `restate_cluster_status` matches what restatectl prints (`status`, `nodes list`,
-//! `partitions list`, `logs list`, `config get`) field by field, on one node and on three; an
-//! unprovisioned node reads as `provisioned = false`.
+//! End to end: `restate_cluster_status` matches what restatectl reports (the nodes configuration,
+//! the partition processors, every log's tail segment, the cluster configuration, `status`) field
+//! by field, on one node and on three; an unprovisioned node reads as `provisioned = false`.
 
 mod support;
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::restate::{Node, NodeSpec, ALL_ROLES};
 use support::terraform::{provider_block, Workspace};
+use support::{ctl, sorted_strings};
 
 fn status_tf(node: &Node) -> String {
     format!(
@@ -23,61 +24,25 @@ fn read_status(ws: &Workspace) -> Value {
     ws.output_json()["status"]["value"].clone()
 }
 
-/// Table rows of a restatectl listing: the lines after the header line starting with `first`.
-fn rows<'a>(text: &'a str, first: &str) -> Vec<Vec<&'a str>> {
-    let mut lines = text
-        .lines()
-        .skip_while(|l| !l.trim_start().starts_with(first));
-    lines.next();
-    lines
-        .map(|l| l.split_whitespace().collect::<Vec<_>>())
-        .filter(|t| !t.is_empty())
-        .collect()
-}
-
-/// `N2:3` or `N2` -> 2
-fn node_number(token: &str) -> i64 {
-    token
-        .trim_start_matches('N')
-        .split(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
 /// Compares the data source's view with restatectl's, field by field.
 fn compare(node: &Node, status: &Value) {
+    let url = node.fabric_url();
     assert_eq!(status["provisioned"], true);
     assert_eq!(status["cluster_name"], node.spec.cluster.as_str());
 
-    // nodes list: NODE GEN NAME ADDRESS ROLES (roles separated by |)
-    let listed = node.ctl(&["nodes", "list"]);
-    let ctl_nodes = rows(&listed, "NODE");
+    // nodes: id, generation, name, address, roles
+    let ctl_nodes = ctl::nodes(&url);
     let nodes = status["nodes"].as_array().unwrap();
-    assert_eq!(nodes.len(), ctl_nodes.len(), "{listed}");
-    for t in &ctl_nodes {
-        let id = node_number(t[0]);
+    assert_eq!(nodes.len(), ctl_nodes.len(), "{ctl_nodes:?}");
+    for (name, c) in &ctl_nodes {
         let n = nodes
             .iter()
-            .find(|n| n["node_id"] == id)
-            .unwrap_or_else(|| panic!("N{id} missing"));
-        assert_eq!(
-            n["generation"].as_i64().unwrap().to_string(),
-            t[1],
-            "{listed}"
-        );
-        assert_eq!(n["name"], t[2]);
-        assert_eq!(n["address"], t[3]);
-        let mut roles: Vec<&str> = t[4..].iter().copied().filter(|r| *r != "|").collect();
-        roles.sort();
-        let have: Vec<&str> = n["roles"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r.as_str().unwrap())
-            .collect();
-        assert_eq!(have, roles, "{listed}");
+            .find(|n| n["node_id"] == c.id)
+            .unwrap_or_else(|| panic!("N{} missing", c.id));
+        assert_eq!(n["generation"].as_u64(), Some(c.generation), "{c:?}");
+        assert_eq!(n["name"], name.as_str());
+        assert_eq!(n["address"], c.address.as_str());
+        assert_eq!(sorted_strings(&n["roles"]), c.roles, "{c:?}");
         assert_eq!(n["alive"], true);
         assert_eq!(n["binary_version"], "1.7.12");
     }
@@ -91,85 +56,68 @@ fn compare(node: &Node, status: &Value) {
         );
     }
 
-    // partitions list: ID NODE MODE STATUS EPOCH APPLIED DURABLE ARCHIVED ...
-    let plist = node.ctl(&["partitions", "list"]);
-    let mut ctl_parts: BTreeMap<i64, (Option<i64>, Vec<i64>, String, String)> = BTreeMap::new();
-    for t in rows(&plist, "ID") {
-        let e = ctl_parts.entry(t[0].parse().unwrap()).or_default();
-        e.1.push(node_number(t[1]));
-        if t[2] == "Leader" {
-            e.0 = Some(node_number(t[1]));
-            e.2 = t[5].to_string();
-            e.3 = t[7].to_string();
-        }
-    }
+    // partitions: the leader, the nodes running a processor, and the leader's applied and
+    // archived LSNs
+    let processors = ctl::partition_processors(&url);
+    let partition_ids: BTreeSet<u64> = processors.iter().map(|p| p.partition_id).collect();
     let parts = status["partitions"].as_array().unwrap();
-    assert_eq!(parts.len(), ctl_parts.len(), "{plist}");
+    assert_eq!(parts.len(), partition_ids.len(), "{processors:?}");
     for p in parts {
-        let (leader, mut replicas, applied, archived) =
-            ctl_parts[&p["partition_id"].as_i64().unwrap()].clone();
-        assert_eq!(p["leader_node_id"].as_i64(), leader, "{plist}\n{p}");
+        let id = p["partition_id"].as_u64().unwrap();
+        let of_p: Vec<&ctl::Processor> =
+            processors.iter().filter(|x| x.partition_id == id).collect();
+        let leader = of_p.iter().find(|x| x.leader);
+        assert_eq!(
+            p["leader_node_id"].as_u64(),
+            leader.map(|l| l.node_id),
+            "{of_p:?}\n{p}"
+        );
+        let mut replicas: Vec<u64> = of_p.iter().map(|x| x.node_id).collect();
         replicas.sort();
-        let have: Vec<i64> = p["replica_set"]
+        let have: Vec<u64> = p["replica_set"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|x| x.as_i64().unwrap())
+            .map(|x| x.as_u64().unwrap())
             .collect();
-        assert_eq!(have, replicas, "{plist}");
+        assert_eq!(have, replicas, "{of_p:?}");
         assert_eq!(
-            p["applied_lsn"]
-                .as_i64()
-                .map(|l| l.to_string())
-                .unwrap_or("-".into()),
-            applied,
-            "{plist}"
+            p["applied_lsn"].as_u64(),
+            leader.and_then(|l| l.applied_lsn),
+            "{of_p:?}\n{p}"
         );
         assert_eq!(
-            p["archived_lsn"]
-                .as_i64()
-                .map(|l| l.to_string())
-                .unwrap_or("-".into()),
-            archived,
-            "{plist}"
+            p["archived_lsn"].as_u64(),
+            leader.and_then(|l| l.archived_lsn),
+            "{of_p:?}\n{p}"
         );
     }
 
-    // logs list: L-ID SEGMENTS FROM KIND LOGLET-ID REPLICATION SEQUENCER NODESET
-    let llist = node.ctl(&["logs", "list"]);
+    // logs: each log's tail segment (kind, replication, node set)
+    let tails = ctl::log_tails(&url);
     let logs = status["logs"].as_array().unwrap();
-    let ctl_logs: Vec<&str> = llist
-        .lines()
-        .skip_while(|l| !l.trim_start().starts_with("L-ID"))
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    assert_eq!(logs.len(), ctl_logs.len(), "{llist}");
-    for line in ctl_logs {
-        let id: i64 = line.split_whitespace().next().unwrap().parse().unwrap();
-        let l = logs.iter().find(|l| l["log_id"] == id).unwrap();
-        assert!(
-            line.contains(&format!(" {} ", l["provider"].as_str().unwrap())),
-            "{line}"
+    assert_eq!(logs.len(), tails.len(), "{tails:?}");
+    for t in &tails {
+        let l = logs.iter().find(|l| l["log_id"] == t.log_id).unwrap();
+        assert_eq!(l["provider"], t.kind.as_str(), "{t:?}");
+        assert_eq!(
+            node_form(&l["replication"]),
+            t.replication_spelled(),
+            "{t:?}"
         );
-        if let Some(r) = l["replication"].as_str() {
-            let spelled = format!("{{node: {r}}}");
-            assert!(line.contains(&spelled) || line.contains(r), "{line} vs {r}");
-            let nodeset: Vec<String> = l["nodeset"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|n| format!("N{n}"))
-                .collect();
-            let bracket = &line[line.rfind('[').unwrap()..];
-            for n in &nodeset {
-                assert!(bracket.contains(n.as_str()), "{line} vs {nodeset:?}");
-            }
-            assert_eq!(bracket.matches('N').count(), nodeset.len(), "{line}");
-        }
+        let mut nodeset: Vec<u64> = l["nodeset"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|n| n.as_u64().unwrap())
+            .collect();
+        nodeset.sort();
+        let mut ctl_nodeset = t.nodeset.clone();
+        ctl_nodeset.sort();
+        assert_eq!(nodeset, ctl_nodeset, "{t:?}");
     }
 
-    // config get
+    // cluster configuration
     let c = node.cluster_config();
     let cfg = &status["config"];
     assert_eq!(
@@ -177,20 +125,22 @@ fn compare(node: &Node, status: &Value) {
         c.num_partitions
     );
     assert_eq!(cfg["log_provider"], c.log_provider.as_str());
-    let node_form = |v: &Value| {
-        v.as_str().map(|s| {
-            if s.starts_with('{') {
-                s.to_string()
-            } else {
-                format!("{{node: {s}}}")
-            }
-        })
-    };
     assert_eq!(node_form(&cfg["log_replication"]), c.log_replication);
     assert_eq!(
         node_form(&cfg["partition_replication"]),
         Some(c.partition_replication.clone())
     );
+}
+
+/// The provider writes `{node: n}` as `n`; restatectl spells it out.
+fn node_form(v: &Value) -> Option<String> {
+    v.as_str().map(|s| {
+        if s.starts_with('{') {
+            s.to_string()
+        } else {
+            format!("{{node: {s}}}")
+        }
+    })
 }
 
 /// restatectl and the data source read at slightly different moments; on an idle cluster they

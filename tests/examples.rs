@@ -1,11 +1,13 @@
-//! The examples: formatted, valid against the provider's schema, and the demo's Terraform version
-//! check.
+//! The examples: formatted, valid against the provider's schema, the quickstart as documented, and
+//! the demo's Terraform version check and Ctrl-C.
 
 mod support;
 
 use std::process::Command;
+use std::time::{Duration, Instant};
 
-use support::restate::project_root;
+use support::ctl::{self, ClusterConfigView};
+use support::restate::{project_root, ALL_ROLES};
 use support::terraform::{terraform_bin, Workspace};
 
 #[test]
@@ -85,6 +87,97 @@ fn descendants(pid: u32) -> Vec<u32> {
     all
 }
 
+/// The quickstart as its comments say: `examples/quickstart/run.sh` provisions the node of
+/// restate.toml with main.tf (checked with restatectl through its `-- CMD` hook while the node
+/// runs), keeps the node's data in a temporary directory, and leaves nothing running.
+#[test]
+fn the_quickstart_runs_as_documented() {
+    support::restate::assert_private_network();
+    let saved = tempfile::tempdir().unwrap();
+    // The hook: sh -c SCRIPT DIR saves what restatectl reports into DIR ($0).
+    let save = r#"set -e
+for key in nodes_config bifrost_config partition_table; do
+  restatectl metadata get -k "$key" > "$0/$key.json"
+done
+restatectl sql --json "SELECT value FROM config WHERE key = 'base-dir'" > "$0/base-dir.json""#;
+    let out = Command::new(project_root().join("examples/quickstart/run.sh"))
+        .args(["--", "sh", "-c", save, &saved.path().to_string_lossy()])
+        // Its own private network namespace, where the example's fixed ports are free.
+        .env_remove("RESTATE_TF_IN_PRIVATE_NETNS")
+        .output()
+        .expect("run examples/quickstart/run.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let text = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "run.sh failed:\n{text}");
+    assert!(
+        stdout.contains("Apply complete! Resources: 1 added, 0 changed, 0 destroyed."),
+        "{text}"
+    );
+    let read = |name: &str| -> serde_json::Value {
+        let path = saved.path().join(format!("{name}.json"));
+        let body =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}\n{text}"));
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path:?}: {e}: {body}"))
+    };
+
+    // What main.tf says: cluster "quickstart" provisioned with 4 partitions on the replicated
+    // loglet, one copy of each log and partition; and restate.toml's node n1 with every role.
+    let nodes_config = read("nodes_config");
+    assert_eq!(nodes_config["cluster_name"], "quickstart");
+    let nodes = ctl::nodes_from(&nodes_config);
+    let mut all_roles: Vec<String> = ALL_ROLES.iter().map(|r| r.to_string()).collect();
+    all_roles.sort();
+    assert_eq!(nodes.keys().collect::<Vec<_>>(), ["n1"], "{nodes:?}");
+    assert_eq!(nodes["n1"].roles, all_roles);
+    assert_eq!(
+        ClusterConfigView::from_metadata(&read("bifrost_config"), &read("partition_table")),
+        ClusterConfigView {
+            num_partitions: "4".into(),
+            partition_replication: "{node: 1}".into(),
+            log_provider: "replicated".into(),
+            log_replication: Some("{node: 1}".into()),
+            nodeset_size: Some("0".into()),
+        }
+    );
+    let tails = ctl::log_tails_from(&read("bifrost_config"));
+    assert_eq!(tails.len(), 4, "{tails:?}");
+    for t in &tails {
+        assert_eq!(
+            (t.kind.as_str(), t.replication_spelled().as_deref()),
+            ("replicated", Some("{node: 1}")),
+            "{tails:?}"
+        );
+    }
+
+    // Its data went to the temporary directory run.sh made (and removed), not restate-data/ here.
+    let base_dir = read("base-dir")[0]["value"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        base_dir.contains("/restate-quickstart-") && !std::path::Path::new(&base_dir).exists(),
+        "{base_dir}"
+    );
+    assert_eq!(
+        still_running_after(Duration::from_secs(20), &["restate-quickstart-"]),
+        Vec::<String>::new(),
+        "the quickstart node is left running"
+    );
+}
+
+/// Waits up to `limit` until no process matches any of `patterns` (see [`running`]); returns the
+/// ones still running then.
+fn still_running_after(limit: Duration, patterns: &[&str]) -> Vec<String> {
+    let started = Instant::now();
+    loop {
+        let left: Vec<String> = patterns.iter().flat_map(|p| running(p)).collect();
+        if left.is_empty() || started.elapsed() >= limit {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Processes whose command line matches `pattern` (pgrep -f), excluding zombies.
 fn running(pattern: &str) -> Vec<String> {
     let out = Command::new("pgrep")
@@ -138,20 +231,17 @@ fn the_demo_stops_everything_on_ctrl_c() {
     }
     let status = demo.wait().expect("wait demo");
     assert!(!status.success());
-    std::thread::sleep(std::time::Duration::from_secs(2));
+    // The demo's trap signals everything before it exits; give the processes time to end.
     assert_eq!(
-        running("restate-demo-"),
+        still_running_after(
+            Duration::from_secs(20),
+            &[
+                "restate-demo-",
+                "moto_server -H 127.0.0.1 -p 9000$",
+                "service.js 9080$"
+            ]
+        ),
         Vec::<String>::new(),
-        "nodes left running"
-    );
-    assert_eq!(
-        running("moto_server -H 127.0.0.1 -p 9000$"),
-        Vec::<String>::new(),
-        "S3 server left running"
-    );
-    assert_eq!(
-        running("service.js 9080$"),
-        Vec::<String>::new(),
-        "service left running"
+        "left running: nodes (restate-demo-), the S3 server (moto_server) or the service (service.js)"
     );
 }

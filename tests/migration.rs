@@ -7,14 +7,13 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
-use support::restate::{
-    ctl_at, ctl_output_at, free_port, http_get, project_root, ClusterConfigView,
-};
+use support::ctl;
+use support::http;
+use support::restate::{project_root, reserve_port};
 use support::s3::S3;
 use support::terraform::{terraform_version, Workspace};
 
@@ -155,59 +154,9 @@ fn client(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
-/// node name -> sorted roles, from restatectl's own decoding of the nodes configuration.
-fn ctl_nodes(url: &str) -> BTreeMap<String, Vec<String>> {
-    let nc: Value =
-        serde_json::from_str(&ctl_at(url, &["metadata", "get", "-k", "nodes_config"])).unwrap();
-    nc["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|pair| {
-            let n = &pair[1]["Node"];
-            let mut roles: Vec<String> = n["roles"]
-                .as_array()?
-                .iter()
-                .map(|r| r.as_str().unwrap().to_string())
-                .collect();
-            roles.sort();
-            Some((n["name"].as_str()?.to_string(), roles))
-        })
-        .collect()
-}
-
-fn fingerprint(url: &str) -> u64 {
-    let nc: Value =
-        serde_json::from_str(&ctl_at(url, &["metadata", "get", "-k", "nodes_config"])).unwrap();
-    nc["cluster_fingerprint"].as_u64().unwrap()
-}
-
-/// (kind, replication) of every log's tail segment, from restatectl.
-fn log_tails(url: &str) -> Vec<(String, Value)> {
-    let logs: Value =
-        serde_json::from_str(&ctl_at(url, &["metadata", "get", "-k", "bifrost_config"])).unwrap();
-    logs["logs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|pair| {
-            let chain = pair[1]["chain"].as_array().unwrap();
-            let tail = chain.iter().max_by_key(|s| s[0].as_u64().unwrap()).unwrap();
-            let params: Value = tail[1]["params"]
-                .as_str()
-                .and_then(|p| serde_json::from_str(p).ok())
-                .unwrap_or(Value::Null);
-            (
-                tail[1]["kind"].as_str().unwrap().to_string(),
-                params["replication"].clone(),
-            )
-        })
-        .collect()
-}
-
 #[track_caller]
 fn assert_config(url: &str, provider: &str, replication: Option<&str>) {
-    let c = ClusterConfigView::parse(&ctl_at(url, &["config", "get"]));
+    let c = ctl::cluster_config(url);
     assert_eq!(c.log_provider, provider, "{c:?}");
     assert_eq!(c.log_replication.as_deref(), replication, "{c:?}");
     if let Some(r) = replication {
@@ -216,16 +165,19 @@ fn assert_config(url: &str, provider: &str, replication: Option<&str>) {
     assert_eq!(c.num_partitions, "4");
 }
 
+/// Every one of the example's four logs is on `kind` (with `{node: n}` copies when given).
 #[track_caller]
 fn assert_logs(url: &str, kind: &str, node_copies: Option<u64>) {
-    let tails = log_tails(url);
+    let tails = ctl::assert_logs(url, kind, node_copies);
     assert_eq!(tails.len(), 4, "{tails:?}");
-    for (k, r) in &tails {
-        assert_eq!(k, kind, "{tails:?}");
-        if let Some(n) = node_copies {
-            assert_eq!(r["node"].as_u64(), Some(n), "{tails:?}");
-        }
-    }
+}
+
+/// node name -> sorted roles, per restatectl.
+fn ctl_roles(url: &str) -> Vec<(String, Vec<String>)> {
+    ctl::nodes(url)
+        .into_iter()
+        .map(|(name, n)| (name, n.roles))
+        .collect()
 }
 
 fn sorted(roles: &[&str]) -> Vec<String> {
@@ -315,18 +267,16 @@ fn single_node_to_three_nodes_stage_by_stage_without_losing_data() {
     ex.apply(0);
     assert_config(&n1, "local", None);
     assert_logs(&n1, "local", None);
-    assert_eq!(
-        ctl_nodes(&n1),
-        BTreeMap::from([("n1".to_string(), sorted(&base_roles))])
-    );
+    assert_eq!(ctl_roles(&n1), [("n1".to_string(), sorted(&base_roles))]);
     ex.assert_plan_empty(0);
 
     // The service, and the first increments, before the migration starts.
-    let port = free_port().to_string();
+    // A free port, released for the service right as it starts.
+    let port = reserve_port().release();
     let _service = Service(
         Command::new("node")
             .arg("service.js")
-            .arg(&port)
+            .arg(port.to_string())
             .current_dir(counter_dir())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -342,7 +292,7 @@ fn single_node_to_three_nodes_stage_by_stage_without_losing_data() {
     client(&["add", &ingress_urls(), ledger, &keys, "0"]);
 
     for stage in 1..=6u8 {
-        let generation_before = ctl_at(&n1, &["nodes", "list"]);
+        let generation_before = ctl::nodes(&n1)["n1"].generation;
         assert_eq!(
             ex.planned_changes(stage),
             expected[stage as usize],
@@ -359,7 +309,7 @@ fn single_node_to_three_nodes_stage_by_stage_without_losing_data() {
                     "{toml}"
                 );
                 assert_ne!(
-                    ctl_at(&n1, &["nodes", "list"]),
+                    ctl::nodes(&n1)["n1"].generation,
                     generation_before,
                     "n1 was not restarted"
                 );
@@ -367,7 +317,7 @@ fn single_node_to_three_nodes_stage_by_stage_without_losing_data() {
                 assert_config(&n1, "local", None);
             }
             2 => {
-                assert_eq!(ctl_nodes(&n1)["n1"], sorted(&all_roles));
+                assert_eq!(ctl::nodes(&n1)["n1"].roles, sorted(&all_roles));
                 assert_config(&n1, "replicated", Some("{node: 1}"));
                 assert_logs(&n1, "replicated", Some(1));
             }
@@ -390,19 +340,19 @@ fn single_node_to_three_nodes_stage_by_stage_without_losing_data() {
                 }
             }
             5 => {
-                let nodes = ctl_nodes(&n1);
+                let nodes = ctl::nodes(&n1);
                 assert_eq!(nodes.len(), 3, "{nodes:?}");
                 for name in ["n1", "n2", "n3"] {
-                    assert_eq!(nodes[name], sorted(&all_roles), "{name}");
+                    assert_eq!(nodes[name].roles, sorted(&all_roles), "{name}");
                 }
                 // No node reports a cluster other than n1's.
-                let fp = fingerprint(&n1);
+                let fp = ctl::fingerprint(&n1);
                 for i in 0..3u16 {
-                    let health = http_get(5122 + PORT_OFFSET + i, "/health").unwrap();
+                    let health = http::get(5122 + PORT_OFFSET + i, "/health").unwrap();
                     let h: Value = serde_json::from_str(&health).unwrap();
                     assert_eq!(h["cluster_name"], CLUSTER, "{health}");
                     assert_eq!(
-                        fingerprint(&fabric(i)),
+                        ctl::fingerprint(&fabric(i)),
                         fp,
                         "node {} reports another cluster",
                         i + 1
@@ -412,7 +362,7 @@ fn single_node_to_three_nodes_stage_by_stage_without_losing_data() {
             6 => {
                 assert_config(&n1, "replicated", Some("{node: 2}"));
                 assert_logs(&n1, "replicated", Some(2));
-                assert_eq!(ctl_nodes(&n1).len(), 3);
+                assert_eq!(ctl::nodes(&n1).len(), 3);
             }
             _ => unreachable!(),
         }
@@ -441,13 +391,11 @@ fn single_node_to_three_nodes_stage_by_stage_without_losing_data() {
     }
     for i in 0..3u16 {
         assert!(
-            http_get(5122 + PORT_OFFSET + i, "/health").is_none(),
+            http::get(5122 + PORT_OFFSET + i, "/health").is_none(),
             "a node still answers on {}",
             fabric(i)
         );
-        assert!(!ctl_output_at(&fabric(i), &["nodes", "list"])
-            .status
-            .success());
+        assert!(!ctl::output(&fabric(i), &["nodes", "list"]).status.success());
     }
     assert!(
         !pid_alive(&ex.nodes_dir.join("s3/moto.pid")),

@@ -4,16 +4,12 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
+use support::ctl;
 use support::restate::{Node, NodeSpec, ALL_ROLES};
 use support::terraform::{provider_block, Workspace};
-
-fn hcl_list(items: &[&str]) -> String {
-    let q: Vec<String> = items.iter().map(|s| format!("{s:?}")).collect();
-    format!("[{}]", q.join(", "))
-}
+use support::{quoted_list, sorted_strings};
 
 /// A `restate_node_config` for a joining node (metadata client = n1), with its `toml` as output.
 fn node_config_block(node: &Node, roles: &[&str], n1_url: &str) -> String {
@@ -39,7 +35,7 @@ output "{name}_toml" {{
 }}
 "#,
         cluster = node.spec.cluster,
-        roles = hcl_list(roles),
+        roles = quoted_list(roles),
         url = node.fabric_url(),
         port = node.ports.fabric,
         base = node.local_base_config(),
@@ -55,42 +51,8 @@ fn node_resource_block(name: &str, roles: &[&str]) -> String {
     };
     format!(
         "resource \"restate_node\" \"{name}\" {{\n  name  = \"{name}\"\n  roles = {}\n{extras}}}\n",
-        hcl_list(roles)
+        quoted_list(roles)
     )
-}
-
-/// node name -> (node id, sorted roles), as restatectl decodes the nodes configuration.
-fn ctl_nodes(n1: &Node) -> BTreeMap<String, (u64, Vec<String>)> {
-    let nc = n1.metadata("nodes_config");
-    nc["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|pair| {
-            let node = &pair[1]["Node"];
-            let mut roles: Vec<String> = node["roles"]
-                .as_array()?
-                .iter()
-                .map(|r| r.as_str().unwrap_or_default().to_string())
-                .collect();
-            roles.sort();
-            Some((
-                node["name"].as_str()?.to_string(),
-                (pair[0].as_u64()?, roles),
-            ))
-        })
-        .collect()
-}
-
-fn state_roles(v: &serde_json::Value) -> Vec<String> {
-    let mut r: Vec<String> = v["roles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_str().unwrap().to_string())
-        .collect();
-    r.sort();
-    r
 }
 
 fn provisioned_n1(cluster: &str) -> Node {
@@ -137,30 +99,20 @@ fn three_nodes_join_with_rendered_configs_then_roles_change_drift_and_import() {
     }
     ws.write(&with_nodes);
     ws.apply().ok();
-    let ctl = ctl_nodes(&n1);
-    assert_eq!(ctl.len(), 4, "{ctl:?}");
+    let members = ctl::nodes(&n1.fabric_url());
+    assert_eq!(members.len(), 4, "{members:?}");
     for name in ["n1", "n2", "n3", "n4"] {
         let v = ws.resource_values(&format!("restate_node.{name}"));
-        let (id, roles) = &ctl[name];
-        assert_eq!(v["node_id"].as_u64(), Some(*id), "{name}");
-        assert_eq!(&state_roles(&v), roles, "{name}");
+        let member = &members[name];
+        assert_eq!(v["node_id"].as_u64(), Some(member.id), "{name}");
+        assert_eq!(sorted_strings(&v["roles"]), member.roles, "{name}");
         assert_eq!(v["alive"], true);
         assert_eq!(v["binary_version"], "1.7.12");
         assert_eq!(v["worker_state"], "active");
     }
-    let listed = n1.ctl(&["nodes", "list"]);
-    for name in ["n2", "n3", "n4"] {
-        let id = ctl[name].0;
-        assert!(
-            listed
-                .lines()
-                .any(|l| l.contains(&format!("N{id} ")) && l.contains(&format!(" {name} "))),
-            "{listed}"
-        );
-    }
     // No node reports a cluster other than n1's.
     for n in &joiners {
-        let health = support::restate::http_get(n.ports.fabric, "/health").unwrap();
+        let health = support::http::get(n.ports.fabric, "/health").unwrap();
         assert!(health.contains("\"cluster_name\":\"join\""), "{health}");
     }
     ws.assert_plan_empty();
@@ -203,11 +155,11 @@ fn three_nodes_join_with_rendered_configs_then_roles_change_drift_and_import() {
     );
     let v = ws.resource_values("restate_node.n4");
     assert_eq!(
-        state_roles(&v),
+        sorted_strings(&v["roles"]),
         vec!["http-ingress", "log-server", "worker"]
     );
     assert_eq!(
-        ctl_nodes(&n1)["n4"].1,
+        ctl::nodes(&n1.fabric_url())["n4"].roles,
         vec!["http-ingress", "log-server", "worker"]
     );
     ws.assert_plan_empty();
@@ -218,7 +170,10 @@ fn three_nodes_join_with_rendered_configs_then_roles_change_drift_and_import() {
         .ok();
     ws.assert_plan_empty();
     let v = ws.resource_values("restate_node.n2");
-    assert_eq!(v["node_id"].as_u64(), Some(ctl_nodes(&n1)["n2"].0));
+    assert_eq!(
+        v["node_id"].as_u64(),
+        Some(ctl::nodes(&n1.fabric_url())["n2"].id)
+    );
 
     // Drift: n3 restarted behind Terraform's back with another role set shows in the plan.
     let n3_toml: String = joiners[1]
@@ -237,7 +192,10 @@ fn three_nodes_join_with_rendered_configs_then_roles_change_drift_and_import() {
     assert_ne!(Some(&n3_toml), joiners[1].toml.as_ref());
     joiners[1].launch_toml(&n3_toml);
     let started = std::time::Instant::now();
-    while !ctl_nodes(&n1)["n3"].1.contains(&"http-ingress".to_string()) {
+    while !ctl::nodes(&n1.fabric_url())["n3"]
+        .roles
+        .contains(&"http-ingress".to_string())
+    {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "n3 did not report its new roles"
@@ -265,7 +223,7 @@ fn three_nodes_join_with_rendered_configs_then_roles_change_drift_and_import() {
         "{}",
         run.text()
     );
-    assert_eq!(ctl_nodes(&n1).len(), 4);
+    assert_eq!(ctl::nodes(&n1.fabric_url()).len(), 4);
 }
 
 #[test]
@@ -284,6 +242,8 @@ fn a_node_that_never_joins_times_out_saying_what_the_cluster_reports() {
     assert!(!run.stdout.contains("restate_node.ghost"), "{}", run.text());
 }
 
+/// Each plan-time error is attached to the attribute at fault: Terraform's JSON diagnostics point
+/// at it (the value it highlights is assigned to that attribute), whatever the message says.
 #[test]
 fn plan_time_errors_name_the_attribute() {
     let n1 = provisioned_n1("errors");
@@ -292,61 +252,56 @@ fn plan_time_errors_name_the_attribute() {
     let data = |body: &str| {
         format!("{head}data \"restate_node_config\" \"x\" {{\n  node_name = \"n9\"\n  cluster_name = \"errors\"\n{body}\n}}\n")
     };
+    let node = |body: &str| {
+        format!("{head}resource \"restate_node\" \"n\" {{\n  name = \"n1\"\n{body}\n}}\n")
+    };
     let roles = "  roles = [\"worker\"]";
-    let cases: Vec<(String, Vec<&str>)> = vec![
-        (data("  roles = [\"wroker\"]"), vec!["Unknown role", "\"wroker\" is not a Restate role", "roles"]),
-        (data("  roles = []"), vec!["No roles", "at least one role"]),
-        (data(&format!("{roles}\n  advertised_address = \"10.0.0.2:5122\"")), vec!["Invalid address", "must start with http://", "advertised_address"]),
-        (data(&format!("{roles}\n  bind_address = \"localhost\"")), vec!["Invalid bind address", "bind_address"]),
-        (data(&format!("{roles}\n  metadata_client_addresses = [\"http://\"]")), vec!["Invalid address", "no host", "metadata_client_addresses"]),
-        (data(&format!("{roles}\n  default_replication = \"{{zone: 3, node: 2}}\"")), vec!["Invalid default_replication", "3 copies across zones"]),
-        (data(&format!("{roles}\n  base_config = \"a = 1\\nb = = 2\\n\"")), vec!["Invalid TOML in base_config", "line 2, column 5"]),
+    // (configuration, summary, in the detail, the attribute it points at)
+    let cases: Vec<(String, &str, Vec<&str>, &str)> = vec![
+        (data("  roles = [\"wroker\"]"), "Unknown role", vec!["\"wroker\" is not a Restate role"], "roles"),
+        (data("  roles = []"), "No roles", vec!["at least one role"], "roles"),
+        (data(&format!("{roles}\n  advertised_address = \"10.0.0.2:5122\"")), "Invalid address", vec!["must start with http://"], "advertised_address"),
+        (data(&format!("{roles}\n  bind_address = \"localhost\"")), "Invalid bind address", vec![], "bind_address"),
+        (data(&format!("{roles}\n  metadata_client_addresses = [\"http://\"]")), "Invalid address", vec!["no host"], "metadata_client_addresses"),
+        (data(&format!("{roles}\n  default_replication = \"{{zone: 3, node: 2}}\"")), "Invalid default_replication", vec!["3 copies across zones"], "default_replication"),
+        (data(&format!("{roles}\n  base_config = \"a = 1\\nb = = 2\\n\"")), "Invalid TOML in base_config", vec!["line 2, column 5"], "base_config"),
         (
             data(&format!("{roles}\n  snapshots {{\n    destination = \"file:///tmp/snap\"\n  }}")),
-            vec!["Snapshot destination not supported by this Restate version", "Restate 1.7 rejects file://", "DESTINATION_LINE"],
+            "Snapshot destination not supported by this Restate version",
+            vec!["Restate 1.7 rejects file://"],
+            "destination",
         ),
         (
             data(&format!("{roles}\n  auto_provision = true\n  advertised_address = \"http://10.0.0.9:5122\"\n  metadata_client_addresses = [\"http://10.0.0.1:5122\"]")),
-            vec!["A joining node must not auto-provision", "second cluster", "auto_provision"],
+            "A joining node must not auto-provision",
+            vec!["second cluster"],
+            "auto_provision",
         ),
-        (data(&format!("{roles}\n  restate_version = \"1.1\"")), vec!["Unsupported restate_version", "1.2 to 1.7"]),
-        (data(&format!("{roles}\n  location = \"a.b.c\"")), vec!["Invalid location", "region.zone"]),
-        (data(&format!("{roles}\n  log_provider = \"kafka\"")), vec!["Unknown log provider"]),
+        (data(&format!("{roles}\n  restate_version = \"1.1\"")), "Unsupported restate_version", vec!["1.2 to 1.7"], "restate_version"),
+        (data(&format!("{roles}\n  location = \"a.b.c\"")), "Invalid location", vec!["region.zone"], "location"),
+        (data(&format!("{roles}\n  log_provider = \"kafka\"")), "Unknown log provider", vec![], "log_provider"),
+        (node("  roles = [\"wroker\"]"), "Unknown role", vec!["\"wroker\" is not a Restate role"], "roles"),
+        (node(&format!("{roles}\n  expected_version = \"latest\"")), "Invalid expected_version", vec!["\"1.7.12\""], "expected_version"),
         (
-            format!("{head}resource \"restate_node\" \"n\" {{\n  name = \"n1\"\n  roles = [\"wroker\"]\n}}\n"),
-            vec!["Unknown role", "restate_node.n"],
+            node(&format!("{roles}\n  expected_version = \"1.9.0\"")),
+            "Unsupported version change",
+            vec!["would skip a minor version", "lowest version running in the cluster is 1.7.12", "1.8 first"],
+            "expected_version",
         ),
-        (
-            format!("{head}resource \"restate_node\" \"n\" {{\n  name = \"n1\"\n  roles = [\"worker\"]\n  expected_version = \"latest\"\n}}\n"),
-            vec!["Invalid expected_version", "\"1.7.12\""],
-        ),
-        (
-            format!("{head}resource \"restate_node\" \"n\" {{\n  name = \"n1\"\n  roles = [\"worker\"]\n  expected_version = \"1.9.0\"\n}}\n"),
-            vec!["Unsupported version change", "would skip a minor version", "lowest version running in the cluster is 1.7.12", "1.8 first"],
-        ),
-        (
-            format!("{head}resource \"restate_node\" \"n\" {{\n  name = \"n1\"\n  roles = [\"worker\"]\n  expected_version = \"1.5.0\"\n}}\n"),
-            vec!["Unsupported version change", "downgrade by more than one minor"],
-        ),
+        (node(&format!("{roles}\n  expected_version = \"1.5.0\"")), "Unsupported version change", vec!["downgrade by more than one minor"], "expected_version"),
     ];
-    for (tf, needles) in &cases {
+    for (tf, summary, in_detail, attribute) in &cases {
         ws.write(tf);
-        // The snapshot error points at the destination line of the block.
-        let line = tf
-            .lines()
-            .position(|l| l.contains("destination ="))
-            .map(|i| format!("on main.tf line {}", i + 1));
-        let needles: Vec<&str> = needles
-            .iter()
-            .map(|n| {
-                if *n == "DESTINATION_LINE" {
-                    line.as_deref().unwrap_or(n)
-                } else {
-                    n
-                }
-            })
-            .collect();
-        ws.plan().failed_with(&needles);
+        let plan = ws.plan_diagnostics();
+        assert_ne!(plan.run.code, 0, "{summary}: the plan should fail");
+        let d = plan.error(summary);
+        d.assert_detail_contains(in_detail);
+        let address = if tf.contains("resource \"restate_node\"") {
+            "restate_node.n"
+        } else {
+            "data.restate_node_config.x"
+        };
+        d.assert_points_at(address, attribute, tf);
     }
 }
 
@@ -363,14 +318,14 @@ fn a_node_removed_from_the_cluster_leaves_the_state() {
         provider_block(&[n1.fabric_url()], "")
     ));
     ws.apply().ok();
-    let id = ctl_nodes(&n1)["n2"].0;
+    let id = ctl::nodes(&n1.fabric_url())["n2"].id;
 
     // Take n2 out of the cluster the way an operator does: stop it, then `restatectl nodes remove`.
     n2.stop();
     let started = std::time::Instant::now();
     loop {
         let out = n1.ctl_output(&["nodes", "remove", "--nodes", &id.to_string(), "--yes"]);
-        if out.status.success() && !ctl_nodes(&n1).contains_key("n2") {
+        if out.status.success() && !ctl::nodes(&n1.fabric_url()).contains_key("n2") {
             break;
         }
         assert!(

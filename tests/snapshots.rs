@@ -5,6 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use support::ctl;
 use support::restate::{Node, NodeSpec, ALL_ROLES};
 use support::s3::S3;
 use support::terraform::{provider_block, Workspace};
@@ -154,18 +155,6 @@ fn a_node_without_a_repository_gives_one_clear_error_and_no_state() {
     );
 }
 
-/// Nodes that lead at least one partition, per restatectl.
-fn leaders(n1: &Node) -> Vec<String> {
-    let out = n1.ctl(&["partitions", "list"]);
-    out.lines()
-        .filter_map(|l| {
-            let t: Vec<&str> = l.split_whitespace().collect();
-            (t.len() > 2 && t[2] == "Leader")
-                .then(|| t[1].split(':').next().unwrap_or_default().to_string())
-        })
-        .collect()
-}
-
 #[test]
 fn a_partial_failure_keeps_what_succeeded_tainted_and_the_next_apply_completes_it() {
     let s3 = S3::start(BUCKET);
@@ -174,25 +163,27 @@ fn a_partial_failure_keeps_what_succeeded_tainted_and_the_next_apply_completes_i
     let mut spec = NodeSpec::new("n2", "partial", &["worker"]);
     spec.metadata_addresses = vec![n1.fabric_url()];
     let mut n2 = Node::start(spec);
+    // The partitions n2 leads, per restatectl.
+    let led_by_n2 = || -> Vec<u64> {
+        let Some(n2) = ctl::nodes(&n1.fabric_url()).remove("n2") else {
+            return Vec::new();
+        };
+        ctl::leaders(&n1.fabric_url())
+            .into_iter()
+            .filter(|&(_, leader)| leader == n2.id)
+            .map(|(partition, _)| partition)
+            .collect()
+    };
     let started = Instant::now();
-    while !leaders(&n1).iter().any(|l| l == "N2") {
+    while led_by_n2().is_empty() {
         assert!(
             started.elapsed() < Duration::from_secs(120),
-            "no partition moved to n2: {}",
-            n1.ctl(&["partitions", "list"])
+            "no partition moved to n2: {:?}",
+            ctl::partition_processors(&n1.fabric_url())
         );
         std::thread::sleep(Duration::from_millis(500));
     }
-    let on_n2: Vec<usize> = n1
-        .ctl(&["partitions", "list"])
-        .lines()
-        .filter_map(|l| {
-            let t: Vec<&str> = l.split_whitespace().collect();
-            (t.len() > 2 && t[2] == "Leader" && t[1].starts_with("N2:"))
-                .then(|| t[0].parse().ok())
-                .flatten()
-        })
-        .collect();
+    let on_n2 = led_by_n2();
 
     let ws = Workspace::new();
     ws.write(&format!(
@@ -214,7 +205,7 @@ fn a_partial_failure_keeps_what_succeeded_tainted_and_the_next_apply_completes_i
     assert!(!kept.is_empty() && kept.len() < 4, "{kept:?}");
     for (pid, id) in &kept {
         assert!(
-            !on_n2.contains(&(*pid as usize)),
+            !on_n2.contains(pid),
             "partition {pid} led by n2 cannot have succeeded"
         );
         assert_eq!(&latest(&s3, "p", *pid), id);

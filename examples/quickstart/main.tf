@@ -1,8 +1,10 @@
 # Quickstart: take a freshly started Restate node (auto-provision = false) and provision it as a
 # cluster on the replicated log provider, with one copy of each log and partition.
 #
-# Run it with `scripts/demo.sh` from the repository root, which builds the provider, starts the
-# node and applies this configuration.
+# Run it with `examples/quickstart/run.sh`: it builds the provider, starts the node of restate.toml
+# (data in a temporary directory) in a private network namespace, applies this configuration,
+# prints what restatectl reports, and stops the node. With a node of your own, point `endpoint` at
+# its fabric port and `terraform apply` with the provider installed as the README describes.
 
 terraform {
   required_providers {

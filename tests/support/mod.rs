@@ -1,8 +1,29 @@
-//! Real-cluster test harness: Restate nodes (`restate`) and the terraform binary (`terraform`);
-//! the reference docs generated from the provider's schema (`docgen`).
+//! Real-cluster test harness: Restate nodes (`restate`), what `restatectl` reports about them
+//! (`ctl`), the terraform binary (`terraform`), a loopback S3 server (`s3`), plain HTTP on
+//! loopback (`http`), and the reference docs generated from the provider's schema (`docgen`).
 #![allow(dead_code)]
 
+pub mod ctl;
 pub mod docgen;
+pub mod http;
 pub mod restate;
 pub mod s3;
 pub mod terraform;
+
+/// `["a", "b"]`: a list of quoted strings, written the same in TOML and in HCL.
+pub fn quoted_list<S: AsRef<str>>(items: &[S]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| format!("{:?}", s.as_ref())).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+/// The strings of a JSON array (roles, …), sorted; empty when it is not an array.
+pub fn sorted_strings(v: &serde_json::Value) -> Vec<String> {
+    let mut s: Vec<String> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x.as_str().map(str::to_string))
+        .collect();
+    s.sort();
+    s
+}

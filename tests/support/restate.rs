@@ -1,13 +1,15 @@
 //! Real Restate nodes for tests: the pinned npm binaries, nodes on free loopback ports with temporary
-//! base dirs, health waits, and `restatectl` for independent checks. Every node is stopped when its
-//! handle drops, also when a test fails.
+//! base dirs, health waits, and shortcuts to the `restatectl` readers of [`ctl`](super::ctl) for
+//! independent checks. Every node is stopped when its handle drops, also when a test fails.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use super::ctl::{self, ClusterConfigView};
+use super::{http, quoted_list};
 
 pub const RESTATE_VERSION: &str = "1.7.12";
 
@@ -79,9 +81,61 @@ pub fn assert_private_network() {
     );
 }
 
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr").port()
+/// A free loopback port, kept bound until the process meant to use it is about to start: a port
+/// found free, closed, and handed out later could meanwhile be given to another test of the same
+/// binary. Nothing accepts on the listener; [`release`](Self::release) it right before spawning.
+pub struct PortReservation {
+    port: u16,
+    _listener: TcpListener,
+}
+
+impl PortReservation {
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Frees the port for the process about to bind it; returns it.
+    pub fn release(self) -> u16 {
+        self.port
+    }
+}
+
+pub fn reserve_port() -> PortReservation {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    PortReservation {
+        port: listener.local_addr().expect("local addr").port(),
+        _listener: listener,
+    }
+}
+
+/// A loopback port that refuses connections for as long as this lives, and that nothing else can
+/// get meanwhile: it is the local end of an open loopback connection, so it is bound (neither
+/// [`reserve_port`] nor a server can have it) but nothing listens on it. A reserved port held by
+/// a listener would not do: the kernel accepts connections into its backlog.
+pub struct RefusingPort {
+    port: u16,
+    _ends: (TcpStream, TcpStream),
+}
+
+pub fn refusing_port() -> RefusingPort {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+    let (server, _) = listener.accept().expect("accept");
+    RefusingPort {
+        port: client.local_addr().expect("local addr").port(),
+        _ends: (client, server),
+    }
+}
+
+impl RefusingPort {
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:PORT`: a dead endpoint.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
 }
 
 /// How a node is configured; rendered to `restate.toml`.
@@ -127,12 +181,9 @@ pub struct Node {
     pub dir: tempfile::TempDir,
     /// A configuration rendered elsewhere (by `restate_node_config`); replaces the spec's.
     pub toml: Option<String>,
+    /// `ports`, held until the first launch.
+    reserved: Vec<PortReservation>,
     child: Option<Child>,
-}
-
-fn toml_list(items: &[String]) -> String {
-    let quoted: Vec<String> = items.iter().map(|s| format!("{s:?}")).collect();
-    format!("[{}]", quoted.join(", "))
 }
 
 impl Node {
@@ -143,24 +194,27 @@ impl Node {
         node
     }
 
-    /// Allocates the node's ports and base dir without starting it, so its configuration can be
-    /// rendered elsewhere; start it with [`launch_toml`](Self::launch_toml).
+    /// Reserves the node's ports (held until it starts) and makes its base dir without starting
+    /// it, so its configuration can be rendered elsewhere; start it with
+    /// [`launch_toml`](Self::launch_toml).
     pub fn prepare(spec: NodeSpec) -> Node {
         assert_private_network();
         let dir = tempfile::Builder::new()
             .prefix(&format!("restate-{}-", spec.name))
             .tempdir()
             .expect("temp dir");
+        let reserved: Vec<PortReservation> = (0..3).map(|_| reserve_port()).collect();
         let ports = Ports {
-            fabric: free_port(),
-            admin: free_port(),
-            ingress: free_port(),
+            fabric: reserved[0].port(),
+            admin: reserved[1].port(),
+            ingress: reserved[2].port(),
         };
         Node {
             spec,
             ports,
             dir,
             toml: None,
+            reserved,
             child: None,
         }
     }
@@ -201,7 +255,7 @@ impl Node {
             s.name,
             s.cluster,
             self.dir.path().join("data"),
-            toml_list(&s.roles),
+            quoted_list(&s.roles),
             s.auto_provision,
             s.num_partitions,
             self.ports.fabric,
@@ -215,7 +269,7 @@ impl Node {
         if !s.metadata_addresses.is_empty() {
             t.push_str(&format!(
                 "\n[metadata-client]\naddresses = {}\n",
-                toml_list(&s.metadata_addresses)
+                quoted_list(&s.metadata_addresses)
             ));
         }
         t.push_str(&s.extra_toml);
@@ -231,6 +285,7 @@ impl Node {
             .append(true)
             .open(self.log_path())
             .expect("open node log");
+        self.reserved.clear();
         let child = Command::new(&binaries().server)
             .arg("--config-file")
             .arg(&config)
@@ -258,7 +313,7 @@ impl Node {
                     );
                 }
             }
-            if let Some(body) = http_get(self.ports.fabric, "/health") {
+            if let Some(body) = http::get(self.ports.fabric, "/health") {
                 if let Ok(v) = serde_json::from_str(&body) {
                     return v;
                 }
@@ -328,74 +383,44 @@ impl Node {
     }
 
     /// `restatectl` against this node; returns stdout, panics with stderr on failure.
+    #[track_caller]
     pub fn ctl(&self, args: &[&str]) -> String {
-        let out = self.ctl_output(args);
-        assert!(
-            out.status.success(),
-            "restatectl {args:?} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
+        ctl::run(&self.fabric_url(), args)
     }
 
     pub fn ctl_output(&self, args: &[&str]) -> std::process::Output {
-        ctl_output_at(&self.fabric_url(), args)
+        ctl::output(&self.fabric_url(), args)
     }
 
-    /// A metadata key as restatectl decodes it (independent of the provider's decoder).
+    /// [`ctl::metadata`] from this node.
+    #[track_caller]
     pub fn metadata(&self, key: &str) -> serde_json::Value {
-        let text = self.ctl(&["metadata", "get", "-k", key]);
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("metadata {key}: {e}: {text}"))
+        ctl::metadata(&self.fabric_url(), key)
     }
 
-    /// Like [`metadata`](Self::metadata), None while the node cannot answer yet (just restarted).
-    pub fn try_metadata(&self, key: &str) -> Option<serde_json::Value> {
-        let out = self.ctl_output(&["metadata", "get", "-k", key]);
-        out.status
-            .success()
-            .then(|| serde_json::from_slice(&out.stdout).ok())
-            .flatten()
-    }
-
-    /// `restatectl config get`, as (label, value) pairs.
+    /// [`ctl::cluster_config`] from this node.
+    #[track_caller]
     pub fn cluster_config(&self) -> ClusterConfigView {
-        ClusterConfigView::parse(&self.ctl(&["config", "get"]))
+        ctl::cluster_config(&self.fabric_url())
     }
 
-    /// The provider and replication of every log's last segment, from `bifrost_config`.
+    /// (kind, replication) of every log's tail, from [`ctl::log_tails`].
+    #[track_caller]
     pub fn log_tails(&self) -> Vec<(String, Option<serde_json::Value>)> {
-        let logs = self.metadata("bifrost_config");
-        let mut tails = Vec::new();
-        for pair in logs["logs"].as_array().cloned().unwrap_or_default() {
-            let chain = pair[1]["chain"].as_array().cloned().unwrap_or_default();
-            let tail = chain
-                .iter()
-                .max_by_key(|seg| seg[0].as_u64().unwrap_or(0))
-                .cloned()
-                .unwrap_or_default();
-            let kind = tail[1]["kind"].as_str().unwrap_or_default().to_string();
-            let replication = tail[1]["params"]
-                .as_str()
-                .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
-                .map(|p| p["replication"].clone());
-            tails.push((kind, replication));
-        }
-        tails
+        ctl::log_tails(&self.fabric_url())
+            .into_iter()
+            .map(|t| (t.kind, t.replication))
+            .collect()
     }
 
     /// Waits until the nodes configuration shows this node's log server in `read-write` state.
     pub fn wait_log_server_read_write(&self, limit: Duration) {
         let started = Instant::now();
         loop {
-            let nc = self.try_metadata("nodes_config").unwrap_or_default();
-            let state = nc["nodes"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|pair| pair[1]["Node"]["name"] == self.spec.name.as_str())
-                .map(|pair| pair[1]["Node"]["log_server_config"]["storage_state"].clone());
-            if state.as_ref().and_then(|s| s.as_str()) == Some("read-write") {
+            let state = ctl::try_metadata(&self.fabric_url(), "nodes_config")
+                .and_then(|nc| ctl::nodes_from(&nc).remove(&self.spec.name))
+                .and_then(|n| n.log_server_state);
+            if state.as_deref() == Some("read-write") {
                 return;
             }
             assert!(
@@ -419,69 +444,6 @@ impl Drop for Node {
         }
         self.stop();
     }
-}
-
-/// `restatectl` against any node's fabric URL.
-pub fn ctl_output_at(url: &str, args: &[&str]) -> std::process::Output {
-    Command::new(&binaries().ctl)
-        .args(args)
-        .env("RESTATECTL_ADDRESS", url)
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("run restatectl")
-}
-
-/// Like [`ctl_output_at`], returning stdout and panicking on failure.
-pub fn ctl_at(url: &str, args: &[&str]) -> String {
-    let out = ctl_output_at(url, args);
-    assert!(
-        out.status.success(),
-        "restatectl {args:?} at {url} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
-/// `restatectl config get`, parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClusterConfigView {
-    pub num_partitions: String,
-    pub partition_replication: String,
-    pub log_provider: String,
-    pub log_replication: Option<String>,
-    pub nodeset_size: Option<String>,
-}
-
-impl ClusterConfigView {
-    pub fn parse(text: &str) -> Self {
-        let field = |label: &str| {
-            text.lines().find_map(|l| {
-                l.split_once(&format!("{label}: "))
-                    .map(|(_, v)| v.trim().to_string())
-            })
-        };
-        ClusterConfigView {
-            num_partitions: field("Number of partitions").unwrap_or_default(),
-            partition_replication: field("Partition replication").unwrap_or_default(),
-            log_provider: field("Logs Provider").unwrap_or_default(),
-            log_replication: field("Log replication"),
-            nodeset_size: field("Nodeset size"),
-        }
-    }
-}
-
-/// A minimal HTTP/1.0 GET on loopback; None when nothing answers.
-pub fn http_get(port: u16, path: &str) -> Option<String> {
-    let addr = format!("127.0.0.1:{port}");
-    let mut s = TcpStream::connect_timeout(&addr.parse().ok()?, Duration::from_millis(500)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).ok()?;
-    let (head, body) = buf.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.").then(|| body.to_string())
 }
 
 pub fn path_str(p: &Path) -> String {

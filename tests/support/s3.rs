@@ -1,13 +1,12 @@
 //! A loopback S3 server (PyPI's moto, installed into `.tools/venv` by scripts/install-deps.sh) for
-//! snapshot repositories, with a plain-HTTP client to check what Restate wrote, independently of
+//! snapshot repositories, with an S3 client (boto3) to check what Restate wrote, independently of
 //! the provider.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::restate::{assert_private_network, free_port, project_root};
+use super::http;
+use super::restate::{assert_private_network, project_root, reserve_port};
 
 pub const ACCESS_KEY: &str = "test-access-key";
 pub const SECRET_KEY: &str = "test-secret-key";
@@ -25,10 +24,11 @@ impl S3 {
     pub fn start(bucket: &str) -> S3 {
         assert_private_network();
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
+        let reserved = reserve_port();
         let bin = project_root().join(".tools/venv/bin/moto_server");
         assert!(bin.exists(), "{bin:?} missing: run scripts/install-deps.sh");
         let log = std::fs::File::create(dir.path().join("moto.log")).expect("log");
+        let port = reserved.release();
         let child = Command::new(bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
@@ -42,7 +42,8 @@ impl S3 {
             _dir: Some(dir),
         };
         let started = Instant::now();
-        while request(port, "PUT", &format!("/{bucket}")).is_none_or(|(code, _)| code != 200) {
+        while http::request(port, "PUT", &format!("/{bucket}")).is_none_or(|(code, _)| code != 200)
+        {
             assert!(
                 started.elapsed() < Duration::from_secs(60),
                 "moto did not start"
@@ -127,24 +128,4 @@ impl Drop for S3 {
             let _ = child.wait();
         }
     }
-}
-
-/// One HTTP/1.0 request on loopback: (status, body).
-pub fn request(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect_timeout(
-        &format!("127.0.0.1:{port}").parse().ok()?,
-        Duration::from_millis(500),
-    )
-    .ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n\r\n"
-    )
-    .ok()?;
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).ok()?;
-    let (head, body) = buf.split_once("\r\n\r\n")?;
-    let code = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((code, body.to_string()))
 }

@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use super::quoted_list;
+
 pub const PROVIDER_SOURCE: &str = "registry.terraform.io/terraform-provider-restate/restate";
 
 /// `terraform` from `$TERRAFORM`, else from PATH (scripts/install-deps.sh puts PyPI's
@@ -95,6 +97,161 @@ impl From<Output> for Run {
     }
 }
 
+/// One diagnostic from Terraform's machine-readable output, with where in the configuration it
+/// points: what a test asserts on instead of searching the rendered text, where an attribute name
+/// in a message would match as well as the attribute the diagnostic is attached to.
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    /// `error` or `warning`.
+    pub severity: String,
+    pub summary: String,
+    pub detail: String,
+    /// The resource or data source it is about (`data.restate_node_config.x`), when Terraform
+    /// knows it.
+    pub address: Option<String>,
+    /// The source range it points at.
+    pub range: Option<SourceRange>,
+    /// The configuration line(s) of the range, as Terraform quotes them (`snippet.code`).
+    pub code: Option<String>,
+    /// The highlighted part of `code`: the attribute's value for an attribute diagnostic.
+    pub highlight: Option<String>,
+    /// The text of `code` before the highlight (`  roles = ` for `  roles = ["wroker"]`).
+    before_highlight: Option<String>,
+}
+
+/// A range in a configuration file; lines count from 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRange {
+    pub filename: String,
+    pub start_line: u64,
+    pub end_line: u64,
+}
+
+impl Diagnostic {
+    /// A `diagnostic` object of Terraform's JSON output (`plan -json` lines, `validate -json`).
+    pub fn from_json(d: &serde_json::Value) -> Diagnostic {
+        let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+        let range = d.get("range").map(|r| SourceRange {
+            filename: text(&r["filename"]).unwrap_or_default(),
+            start_line: r["start"]["line"].as_u64().unwrap_or(0),
+            end_line: r["end"]["line"].as_u64().unwrap_or(0),
+        });
+        let snippet = &d["snippet"];
+        let code = text(&snippet["code"]);
+        // Byte offsets into `code`.
+        let offset = |key: &str| snippet[key].as_u64().map(|o| o as usize);
+        let start = offset("highlight_start_offset");
+        let end = offset("highlight_end_offset");
+        let slice = |from: usize, to: usize| Some(code.as_deref()?.get(from..to)?.to_string());
+        Diagnostic {
+            severity: text(&d["severity"]).unwrap_or_default(),
+            summary: text(&d["summary"]).unwrap_or_default(),
+            detail: text(&d["detail"]).unwrap_or_default(),
+            address: text(&d["address"]),
+            range,
+            highlight: start.zip(end).and_then(|(from, to)| slice(from, to)),
+            before_highlight: start.and_then(|to| slice(0, to)),
+            code,
+        }
+    }
+
+    /// The attribute the diagnostic points at: the name its highlighted value (or element of a
+    /// value) is assigned to, on the highlighted line: `roles` for `roles = ["wroker"]` and for
+    /// the second element of `endpoints = ["a", "b"]`, `update` inside `timeouts { … }`. None when
+    /// it points at something else, such as a block header.
+    pub fn attribute(&self) -> Option<&str> {
+        let before = self.before_highlight.as_deref()?;
+        // The last `=` outside a string literal.
+        let (mut in_string, mut escaped, mut assign) = (false, false, None);
+        for (i, c) in before.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if in_string => escaped = true,
+                '"' => in_string = !in_string,
+                '=' if !in_string => assign = Some(i),
+                _ => {}
+            }
+        }
+        let name = before[..assign?].trim_end();
+        let start = name
+            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+            .map_or(0, |i| i + 1);
+        Some(&name[start..]).filter(|n| !n.is_empty())
+    }
+
+    #[track_caller]
+    pub fn assert_detail_contains(&self, needles: &[&str]) {
+        for n in needles {
+            assert!(
+                self.detail.contains(n),
+                "{n:?} not in the detail of {self:#?}"
+            );
+        }
+    }
+
+    /// Asserts that the diagnostic is about `address` (a resource, data source or provider) and
+    /// points at `attribute`: what it highlights is assigned to that attribute, on the line of
+    /// `main_tf` (the configuration written to main.tf) that sets it.
+    #[track_caller]
+    pub fn assert_points_at(&self, address: &str, attribute: &str, main_tf: &str) {
+        assert_eq!(self.address.as_deref(), Some(address), "{self:#?}");
+        assert_eq!(self.attribute(), Some(attribute), "{self:#?}");
+        let line = main_tf
+            .lines()
+            .position(|l| l.trim_start().starts_with(&format!("{attribute} =")))
+            .unwrap_or_else(|| panic!("main.tf does not set {attribute}:\n{main_tf}"));
+        let range = self
+            .range
+            .as_ref()
+            .map(|r| (r.filename.as_str(), r.start_line));
+        assert_eq!(range, Some(("main.tf", line as u64 + 1)), "{self:#?}");
+    }
+}
+
+/// The diagnostics in Terraform's machine-readable output: the `"type": "diagnostic"` lines of
+/// `plan -json` / `apply -json`, or the `diagnostics` array of `validate -json`.
+pub fn diagnostics(json_output: &str) -> Vec<Diagnostic> {
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(json_output) {
+        if let Some(list) = v["diagnostics"].as_array() {
+            return list.iter().map(Diagnostic::from_json).collect();
+        }
+    }
+    json_output
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "diagnostic")
+        .map(|v| Diagnostic::from_json(&v["diagnostic"]))
+        .collect()
+}
+
+/// A terraform run with `-json`, and the diagnostics it reported.
+pub struct Diagnosed {
+    pub run: Run,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Diagnosed {
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.severity == "error")
+    }
+
+    /// The one error with this summary; panics, showing every diagnostic, when there is none or
+    /// more than one.
+    #[track_caller]
+    pub fn error(&self, summary: &str) -> &Diagnostic {
+        let found: Vec<&Diagnostic> = self.errors().filter(|d| d.summary == summary).collect();
+        match found.as_slice() {
+            [one] => one,
+            _ => panic!(
+                "expected one error {summary:?}, found {}; diagnostics:\n{:#?}\noutput:\n{}",
+                found.len(),
+                self.diagnostics,
+                self.run.text()
+            ),
+        }
+    }
+}
+
 fn copy_dir(from: &Path, to: &Path, skip: &[&str]) {
     for entry in std::fs::read_dir(from).expect("read example dir").flatten() {
         let name = entry.file_name();
@@ -125,14 +282,20 @@ pub fn terraform_version() -> (u32, u32) {
     (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
 }
 
-/// A provider block for the given endpoints.
-pub fn provider_block(endpoints: &[String], extra: &str) -> String {
-    let list: Vec<String> = endpoints.iter().map(|e| format!("{e:?}")).collect();
+/// The `terraform { required_providers { … } }` block that names this provider.
+pub fn required_providers() -> String {
     format!(
-        "terraform {{\n  required_providers {{\n    restate = {{ source = \"{}\" }}\n  }}\n}}\n\n\
-         provider \"restate\" {{\n  endpoints = [{}]\n{extra}}}\n\n",
-        PROVIDER_SOURCE.trim_start_matches("registry.terraform.io/"),
-        list.join(", ")
+        "terraform {{\n  required_providers {{\n    restate = {{ source = \"{}\" }}\n  }}\n}}\n\n",
+        PROVIDER_SOURCE.trim_start_matches("registry.terraform.io/")
+    )
+}
+
+/// [`required_providers`] and a provider block for the given endpoints.
+pub fn provider_block(endpoints: &[String], extra: &str) -> String {
+    format!(
+        "{}provider \"restate\" {{\n  endpoints = {}\n{extra}}}\n\n",
+        required_providers(),
+        quoted_list(endpoints)
     )
 }
 
@@ -226,6 +389,20 @@ impl Workspace {
     /// `plan -detailed-exitcode`: code 0 = no changes, 2 = changes, 1 = error.
     pub fn plan(&self) -> Run {
         self.run(&["plan", "-detailed-exitcode", "-no-color", "-input=false"])
+    }
+
+    /// `plan -json`, failing or not, with its diagnostics as structured data.
+    pub fn plan_diagnostics(&self) -> Diagnosed {
+        let run = self.run(&["plan", "-json", "-input=false"]);
+        let diagnostics = diagnostics(&run.stdout);
+        Diagnosed { run, diagnostics }
+    }
+
+    /// `validate -json`, with its diagnostics as structured data.
+    pub fn validate_diagnostics(&self) -> Diagnosed {
+        let run = self.run(&["validate", "-json"]);
+        let diagnostics = diagnostics(&run.stdout);
+        Diagnosed { run, diagnostics }
     }
 
     #[track_caller]
