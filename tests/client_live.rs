@@ -27,6 +27,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 #[test]
 fn provision_ident_config_nodes_and_logs_match_restatectl() {
+    crate::e2e!();
     let mut node = Node::start(NodeSpec::new("n1", "live", ALL_ROLES));
     let c = client(&node);
     let rt = runtime();
@@ -102,6 +103,7 @@ fn provision_ident_config_nodes_and_logs_match_restatectl() {
 
 #[test]
 fn a_restarted_node_is_seen_alive_with_its_new_roles() {
+    crate::e2e!();
     let mut spec = NodeSpec::new("n1", "restart", &["worker", "admin", "metadata-server"]);
     spec.log_provider = Some("local".into());
     let mut node = Node::start(spec);
@@ -120,6 +122,7 @@ fn a_restarted_node_is_seen_alive_with_its_new_roles() {
 #[test]
 #[ignore = "writes tests/fixtures; run on purpose"]
 fn capture_fixtures() {
+    crate::e2e!();
     let mut spec = NodeSpec::new(
         "n1",
         "fixture",
@@ -182,6 +185,7 @@ fn capture_fixtures() {
 /// send their own RPCs (counted by the client).
 #[test]
 fn concurrent_reads_share_one_cluster_view() {
+    crate::e2e!();
     let mut node = Node::start(NodeSpec::new("n1", "shared", ALL_ROLES));
     node.provision("replicated");
     node.wait_log_server_read_write(Duration::from_secs(60));

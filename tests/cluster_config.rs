@@ -32,6 +32,7 @@ fn local_single_node(cluster: &str) -> Node {
 
 #[test]
 fn provisions_a_fresh_node_then_plans_empty_and_destroy_leaves_the_cluster() {
+    crate::e2e!();
     let node = Node::start(NodeSpec::new("n1", "fresh", ALL_ROLES));
     let ws = Workspace::new();
     ws.write(&config_tf(
@@ -74,6 +75,7 @@ fn provisions_a_fresh_node_then_plans_empty_and_destroy_leaves_the_cluster() {
 
 #[test]
 fn an_unprovisioned_cluster_is_an_error_unless_provision_is_true() {
+    crate::e2e!();
     let node = Node::start(NodeSpec::new("n1", "unprov", ALL_ROLES));
     let ws = Workspace::new();
     ws.write(&config_tf(&node, "  log_provider = \"replicated\""));
@@ -88,6 +90,7 @@ fn an_unprovisioned_cluster_is_an_error_unless_provision_is_true() {
 /// apply after it, empty plan, drift, import, and an unsatisfiable replication.
 #[test]
 fn guide_step_two_local_to_replicated() {
+    crate::e2e!();
     let mut node = local_single_node("guide");
     let ws = Workspace::new();
     let url = node.fabric_url();
@@ -164,6 +167,7 @@ fn guide_step_two_local_to_replicated() {
 
 #[test]
 fn wait_for_logs_times_out_naming_the_pending_logs() {
+    crate::e2e!();
     let node = Node::start(NodeSpec::new("n1", "pending", ALL_ROLES));
     let ws = Workspace::new();
     let tf = |replication: &str, extra: &str| {
@@ -201,6 +205,7 @@ fn wait_for_logs_times_out_naming_the_pending_logs() {
 
 #[test]
 fn plan_time_errors_change_nothing() {
+    crate::e2e!();
     let node = Node::start(NodeSpec::new("n1", "errs", ALL_ROLES));
     let ws = Workspace::new();
     ws.write(&config_tf(
@@ -294,6 +299,7 @@ fn plan_time_errors_change_nothing() {
 
 #[test]
 fn provider_settings_guard_and_failover() {
+    crate::e2e!();
     let node = Node::start(NodeSpec::new("n1", "guarded", ALL_ROLES));
     let body = "resource \"restate_cluster_config\" \"this\" {\n  provision = true\n  num_partitions = 2\n  log_provider = \"replicated\"\n}\n";
     let ws = Workspace::new();
@@ -373,6 +379,7 @@ fn provider_settings_guard_and_failover() {
 /// its cluster checks and the apply connects once they are known.
 #[test]
 fn endpoints_from_another_resource_are_used_once_known() {
+    crate::e2e!();
     let node = Node::start(NodeSpec::new("n1", "lazy", ALL_ROLES));
     let ws = Workspace::new();
     ws.write(&format!(

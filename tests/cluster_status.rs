@@ -164,6 +164,7 @@ fn compare_settled(node: &Node, ws: &Workspace) {
 
 #[test]
 fn an_unprovisioned_node_reads_as_not_provisioned() {
+    crate::e2e!();
     let node = Node::start(NodeSpec::new("n1", "fresh", ALL_ROLES));
     let ws = Workspace::new();
     ws.write(&status_tf(&node));
@@ -178,6 +179,7 @@ fn an_unprovisioned_node_reads_as_not_provisioned() {
 
 #[test]
 fn one_node_matches_restatectl() {
+    crate::e2e!();
     let mut node = Node::start(NodeSpec::new("n1", "one", ALL_ROLES));
     node.provision("replicated");
     let ws = Workspace::new();
@@ -187,6 +189,7 @@ fn one_node_matches_restatectl() {
 
 #[test]
 fn three_nodes_match_restatectl() {
+    crate::e2e!();
     let mut n1 = Node::start(NodeSpec::new("n1", "three", ALL_ROLES));
     n1.provision("replicated");
     let others: Vec<Node> = ["n2", "n3"]

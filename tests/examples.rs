@@ -92,6 +92,7 @@ fn descendants(pid: u32) -> Vec<u32> {
 /// runs), keeps the node's data in a temporary directory, and leaves nothing running.
 #[test]
 fn the_quickstart_runs_as_documented() {
+    crate::e2e!();
     support::restate::assert_private_network();
     let saved = tempfile::tempdir().unwrap();
     // The hook: sh -c SCRIPT DIR saves what restatectl reports into DIR ($0).
@@ -194,6 +195,7 @@ fn running(pattern: &str) -> Vec<String> {
 /// Ctrl-C in the middle of the demo stops every process it started: nodes, S3 server, service.
 #[test]
 fn the_demo_stops_everything_on_ctrl_c() {
+    crate::e2e!();
     use std::io::{BufRead, BufReader};
     support::restate::assert_private_network();
     let mut demo = Command::new(project_root().join("scripts/demo.sh"))

@@ -17,6 +17,7 @@ use terraform_provider_restate::testing::{
 
 #[test]
 fn the_fake_and_a_real_node_give_the_same_transcript() {
+    crate::e2e!();
     // A fresh node with every role and no snapshot repository.
     let node = Node::start(NodeSpec::new("n1", "scenario", ALL_ROLES));
     let client = AdminClient::new(ClientSettings {

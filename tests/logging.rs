@@ -20,6 +20,7 @@ fn provider_lines(stderr: &str) -> Vec<&str> {
 
 #[test]
 fn tf_log_shows_rpcs_and_waits_at_their_levels_without_secrets() {
+    crate::e2e!();
     let s3 = S3::start("logs");
     let mut spec = NodeSpec::new("n1", "logs", ALL_ROLES);
     spec.extra_toml = s3.snapshots_toml("logs", "logs");

@@ -217,6 +217,7 @@ fn pid_alive(pid_file: &Path) -> bool {
 
 #[test]
 fn single_node_to_three_nodes_stage_by_stage_without_losing_data() {
+    crate::e2e!();
     support::restate::assert_private_network();
     let (major, minor) = terraform_version();
     assert!(

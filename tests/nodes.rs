@@ -63,6 +63,7 @@ fn provisioned_n1(cluster: &str) -> Node {
 
 #[test]
 fn three_nodes_join_with_rendered_configs_then_roles_change_drift_and_import() {
+    crate::e2e!();
     let n1 = provisioned_n1("join");
     let mut joiners: Vec<Node> = ["n2", "n3", "n4"]
         .iter()
@@ -228,6 +229,7 @@ fn three_nodes_join_with_rendered_configs_then_roles_change_drift_and_import() {
 
 #[test]
 fn a_node_that_never_joins_times_out_saying_what_the_cluster_reports() {
+    crate::e2e!();
     let n1 = provisioned_n1("ghost");
     let ws = Workspace::new();
     ws.write(&format!(
@@ -246,6 +248,7 @@ fn a_node_that_never_joins_times_out_saying_what_the_cluster_reports() {
 /// at it (the value it highlights is assigned to that attribute), whatever the message says.
 #[test]
 fn plan_time_errors_name_the_attribute() {
+    crate::e2e!();
     let n1 = provisioned_n1("errors");
     let ws = Workspace::new();
     let head = provider_block(&[n1.fabric_url()], "");
@@ -308,6 +311,7 @@ fn plan_time_errors_name_the_attribute() {
 /// A node removed from the cluster is removed from state on refresh (and a plan creates it again).
 #[test]
 fn a_node_removed_from_the_cluster_leaves_the_state() {
+    crate::e2e!();
     let n1 = provisioned_n1("gone");
     let mut spec = NodeSpec::new("n2", "gone", &["worker"]);
     spec.metadata_addresses = vec![n1.fabric_url()];

@@ -42,6 +42,7 @@ fn cluster_config_tf(node: &Node, extra: &str) -> String {
 
 #[test]
 fn cluster_config_attributes_fall_back_to_their_defaults() {
+    crate::e2e!();
     let node = Node::start(NodeSpec::new("n1", "defaults", ALL_ROLES));
     let ws = Workspace::new();
     let address = "restate_cluster_config.this";
@@ -127,6 +128,7 @@ fn snapshot_tf(node: &Node, extra: &str) -> String {
 
 #[test]
 fn partition_snapshot_attributes_fall_back_to_their_defaults() {
+    crate::e2e!();
     let s3 = S3::start("snapshots");
     let mut spec = NodeSpec::new("n1", "snapdefaults", ALL_ROLES);
     spec.extra_toml = s3.snapshots_toml("snapshots", "defaults");

@@ -51,6 +51,7 @@ fn latest(s3: &S3, prefix: &str, partition: u64) -> String {
 
 #[test]
 fn snapshots_every_partition_a_subset_and_again_on_a_trigger_change() {
+    crate::e2e!();
     let s3 = S3::start(BUCKET);
     let mut node = node_with_repository(&s3, "snap", "all");
     let ws = Workspace::new();
@@ -135,6 +136,7 @@ fn snapshots_every_partition_a_subset_and_again_on_a_trigger_change() {
 
 #[test]
 fn a_node_without_a_repository_gives_one_clear_error_and_no_state() {
+    crate::e2e!();
     let mut node = Node::start(NodeSpec::new("n1", "norepo", ALL_ROLES));
     node.provision("replicated");
     let ws = Workspace::new();
@@ -157,6 +159,7 @@ fn a_node_without_a_repository_gives_one_clear_error_and_no_state() {
 
 #[test]
 fn a_partial_failure_keeps_what_succeeded_tainted_and_the_next_apply_completes_it() {
+    crate::e2e!();
     let s3 = S3::start(BUCKET);
     let n1 = node_with_repository(&s3, "partial", "p");
     // n2: a worker that joins without a snapshot repository; partitions it leads cannot be snapshotted.

@@ -113,6 +113,7 @@ async fn descriptors(url: String) -> Vec<FileDescriptorProto> {
 
 #[test]
 fn wire_messages_match_the_servers_descriptors() {
+    crate::e2e!();
     let node = Node::start(NodeSpec::new(
         "n1",
         "wire",

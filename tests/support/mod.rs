@@ -3,6 +3,22 @@
 //! loopback (`http`), and the reference docs generated from the provider's schema (`docgen`).
 #![allow(dead_code)]
 
+/// The first line of every test that starts Restate nodes: inside the private network namespace
+/// scripts/test.sh runs the suite in, the test goes on; under a plain `cargo test` outside one it
+/// is skipped, saying so (nothing may start a node where it could reach the network).
+#[macro_export]
+macro_rules! e2e {
+    () => {
+        if !$crate::support::restate::may_start_nodes() {
+            eprintln!(
+                "skipped: this end-to-end test starts Restate nodes, which run only inside a private \
+                 network namespace; run scripts/test.sh"
+            );
+            return;
+        }
+    };
+}
+
 pub mod ctl;
 pub mod docgen;
 pub mod http;

@@ -63,22 +63,37 @@ pub fn binaries() -> &'static Binaries {
 /// namespace, as `scripts/test.sh` sets up), so no node can reach the cloud metadata address or
 /// the internet.
 pub fn assert_private_network() {
-    if std::env::var("RESTATE_TF_TEST_HOST_NETWORK").as_deref() == Ok("1") {
-        return;
-    }
-    // /proc/net/dev lists the interfaces of this process's network namespace.
-    let dev = std::fs::read_to_string("/proc/net/dev").expect("read /proc/net/dev");
-    let others: Vec<String> = dev
-        .lines()
-        .skip(2)
-        .filter_map(|l| l.split_once(':').map(|(name, _)| name.trim().to_string()))
-        .filter(|n| n != "lo")
-        .collect();
+    let others = other_interfaces();
     assert!(
-        others.is_empty(),
+        others.is_empty() || host_network_allowed(),
         "refusing to start Restate nodes: network interfaces {others:?} exist besides lo. Run the tests \
          through scripts/test.sh, which runs them in a private network namespace."
     );
+}
+
+/// Whether this test process may start Restate nodes. Under scripts/test.sh (which says so with
+/// RESTATE_TF_IN_PRIVATE_NETNS=1) it must: a namespace with more than loopback is then an error.
+/// Under a plain `cargo test` outside a namespace it may not, and the end-to-end tests are skipped.
+pub fn may_start_nodes() -> bool {
+    if std::env::var("RESTATE_TF_IN_PRIVATE_NETNS").as_deref() == Ok("1") {
+        assert_private_network();
+        return true;
+    }
+    host_network_allowed() || other_interfaces().is_empty()
+}
+
+fn host_network_allowed() -> bool {
+    std::env::var("RESTATE_TF_TEST_HOST_NETWORK").as_deref() == Ok("1")
+}
+
+/// The interfaces of this process's network namespace besides loopback (/proc/net/dev).
+fn other_interfaces() -> Vec<String> {
+    let dev = std::fs::read_to_string("/proc/net/dev").expect("read /proc/net/dev");
+    dev.lines()
+        .skip(2)
+        .filter_map(|l| l.split_once(':').map(|(name, _)| name.trim().to_string()))
+        .filter(|n| n != "lo")
+        .collect()
 }
 
 /// A free loopback port, kept bound until the process meant to use it is about to start: a port
