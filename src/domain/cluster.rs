@@ -59,6 +59,20 @@ pub struct Ident {
     pub provisioned: bool,
 }
 
+impl Ident {
+    /// Refuses a cluster that is not provisioned yet.
+    pub fn require_provisioned(&self) -> Result<(), super::error::Error> {
+        if self.provisioned {
+            Ok(())
+        } else {
+            Err(super::error::Error::NotProvisioned {
+                endpoint: self.endpoint.clone(),
+                cluster_name: self.cluster_name.clone(),
+            })
+        }
+    }
+}
+
 /// One node as recorded in the nodes configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeRecord {

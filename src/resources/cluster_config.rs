@@ -170,15 +170,9 @@ async fn plan_against_cluster(diags: &mut Diagnostics, api: &dyn AdminApi, plann
     let Some(ident) = probe(api.ident()).await else {
         return;
     };
-    if !ident.provisioned {
+    if let Err(e) = ident.require_provisioned() {
         if planned.provision == Value::Value(false) {
-            diag::refused(
-                diags,
-                &Error::NotProvisioned {
-                    endpoint: ident.endpoint,
-                    cluster_name: ident.cluster_name,
-                },
-            );
+            diag::refused(diags, &e);
         }
         return;
     }
@@ -211,15 +205,9 @@ impl ClusterConfigResource {
             return None;
         };
         let (api, ident) = self.ctx.connect(diags).await?;
-        if !ident.provisioned {
+        if let Err(e) = ident.require_provisioned() {
             if !(op == Op::Create && planned.provision == Value::Value(true)) {
-                diag::refused(
-                    diags,
-                    &Error::NotProvisioned {
-                        endpoint: ident.endpoint,
-                        cluster_name: ident.cluster_name,
-                    },
-                );
+                diag::refused(diags, &e);
                 return None;
             }
             let req = provision_request(config, &desired);
@@ -370,15 +358,9 @@ impl Resource for ClusterConfigResource {
                 return None;
             }
         }
-        if !ident.provisioned {
-            // Its admin port would not answer: say so at once instead of retrying.
-            diag::refused(
-                diags,
-                &Error::NotProvisioned {
-                    endpoint: ident.endpoint,
-                    cluster_name: ident.cluster_name,
-                },
-            );
+        // Its admin port would not answer: say so at once instead of retrying.
+        if let Err(e) = ident.require_provisioned() {
+            diag::refused(diags, &e);
             return None;
         }
         let config = diag::client_ok(

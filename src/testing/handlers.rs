@@ -626,8 +626,25 @@ async fn unknown_partitions_are_refused_and_never_sent() {
 enum PlanPath {
     /// An update in place.
     Update,
-    /// A replacement, because of this attribute.
-    Replace(&'static str),
+    /// A replacement, because of these attributes.
+    Replace(Vec<String>),
+}
+
+/// The plan path of a successful plan (errors fail the test, naming `attribute`).
+fn plan_path<S, P>(attribute: &str, planned: &scenarios::Planned<S, P>) -> PlanPath {
+    assert!(
+        errors(&planned.diags).is_empty(),
+        "{attribute}: {:#?}",
+        planned.diags
+    );
+    match planned.replace.as_slice() {
+        [] => PlanPath::Update,
+        attrs => PlanPath::Replace(attrs.to_vec()),
+    }
+}
+
+fn replace(attribute: &str) -> PlanPath {
+    PlanPath::Replace(vec![attribute.to_string()])
 }
 
 #[tokio::test]
@@ -665,16 +682,11 @@ async fn every_attribute_change_plans_as_documented() {
             .cluster_config
             .plan(Some((&state, &private)), &config)
             .await;
-        assert!(
-            errors(&planned.diags).is_empty(),
-            "{attribute}: {:#?}",
-            planned.diags
+        assert_eq!(
+            plan_path(attribute, &planned),
+            PlanPath::Update,
+            "{attribute}"
         );
-        let path = match planned.replace.as_slice() {
-            [] => PlanPath::Update,
-            _ => PlanPath::Replace("?"),
-        };
-        assert_eq!(path, PlanPath::Update, "{attribute}");
         assert_ne!(
             planned.state.as_ref(),
             Some(&state),
@@ -689,12 +701,7 @@ async fn every_attribute_change_plans_as_documented() {
     let (state, private) = state.unwrap();
     type NodeChange = fn(&mut node::State);
     let cases: [(&str, NodeChange, PlanPath, bool); 4] = [
-        (
-            "name",
-            |c| c.name = s("n2"),
-            PlanPath::Replace("name"),
-            true,
-        ),
+        ("name", |c| c.name = s("n2"), replace("name"), true),
         (
             "roles",
             |c| c.roles = string_list(["worker"]),
@@ -718,17 +725,7 @@ async fn every_attribute_change_plans_as_documented() {
         let mut config = base.clone();
         change(&mut config);
         let planned = h.node.plan(Some((&state, &private)), &config).await;
-        assert!(
-            errors(&planned.diags).is_empty(),
-            "{attribute}: {:#?}",
-            planned.diags
-        );
-        let path = match planned.replace.as_slice() {
-            [] => PlanPath::Update,
-            [one] if one == "name" => PlanPath::Replace("name"),
-            other => panic!("{attribute}: replaced for {other:?}"),
-        };
-        assert_eq!(path, expected, "{attribute}");
+        assert_eq!(plan_path(attribute, &planned), expected, "{attribute}");
         let p = planned.state.unwrap();
         assert_eq!(
             p.generation == Value::Unknown,
@@ -746,17 +743,17 @@ async fn every_attribute_change_plans_as_documented() {
         (
             "partition_ids",
             |c| c.partition_ids = Value::Value(vec![Value::Value(1)]),
-            PlanPath::Replace("partition_ids"),
+            replace("partition_ids"),
         ),
         (
             "trim_log",
             |c| c.trim_log = Value::Value(true),
-            PlanPath::Replace("trim_log"),
+            replace("trim_log"),
         ),
         (
             "triggers",
             |c| c.triggers = Value::Value(BTreeMap::from([("a".into(), s("1"))])),
-            PlanPath::Replace("triggers"),
+            replace("triggers"),
         ),
         (
             "timeouts",
@@ -768,21 +765,6 @@ async fn every_attribute_change_plans_as_documented() {
         let mut config = base.clone();
         change(&mut config);
         let planned = h.snapshot.plan(Some((&state, &private)), &config).await;
-        assert!(
-            errors(&planned.diags).is_empty(),
-            "{attribute}: {:#?}",
-            planned.diags
-        );
-        let path = match planned.replace.as_slice() {
-            [] => PlanPath::Update,
-            [one] => PlanPath::Replace(match one.as_str() {
-                "partition_ids" => "partition_ids",
-                "trim_log" => "trim_log",
-                "triggers" => "triggers",
-                other => panic!("{attribute}: replaced for {other}"),
-            }),
-            other => panic!("{attribute}: replaced for {other:?}"),
-        };
-        assert_eq!(path, expected, "{attribute}");
+        assert_eq!(plan_path(attribute, &planned), expected, "{attribute}");
     }
 }
