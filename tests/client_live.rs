@@ -43,14 +43,28 @@ fn provision_ident_config_nodes_and_logs_match_restatectl() {
         log_replication: Some(Replication::nodes(1)),
         ..Default::default()
     };
-    assert_eq!(rt.block_on(c.provision(&req)).unwrap(), Provisioned::Now);
+    let endpoint = node.fabric_url();
+    // A dry run says what provisioning would set up, and changes nothing.
+    let resolved = rt.block_on(c.provision_dry_run(&endpoint, &req)).unwrap();
     assert_eq!(
-        rt.block_on(c.provision(&req)).unwrap(),
+        (resolved.num_partitions, resolved.log_replication.clone()),
+        (3, Some(Replication::nodes(1)))
+    );
+    assert!(!rt.block_on(c.ident()).unwrap().provisioned);
+    assert_eq!(
+        rt.block_on(c.provision_at(&endpoint, &req)).unwrap(),
+        Provisioned::Now
+    );
+    assert_eq!(
+        rt.block_on(c.provision_at(&endpoint, &req)).unwrap(),
         Provisioned::Already
     );
     node.wait_alive(Duration::from_secs(60));
 
-    let config = rt.block_on(c.cluster_config()).unwrap();
+    // The configuration as the metadata store holds it, as restatectl reads it.
+    let stored = rt.block_on(c.stored_config()).unwrap();
+    assert!(stored.logs_version > 0 && stored.partition_table_version > 0);
+    let config = stored.config;
     let ctl = node.cluster_config();
     assert_eq!(config.num_partitions.to_string(), ctl.num_partitions);
     assert_eq!(config.log_provider.to_string(), ctl.log_provider);
@@ -146,7 +160,8 @@ fn capture_fixtures() {
         let bytes = runtime()
             .block_on(client(node).metadata_bytes(key))
             .unwrap()
-            .unwrap();
+            .unwrap()
+            .1;
         std::fs::write(dir.join(file), bytes).unwrap();
     };
     save(&node, "bifrost_config", "bifrost_config-local-1.7.12.bin");

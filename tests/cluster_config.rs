@@ -329,14 +329,22 @@ fn provider_settings_guard_and_failover() {
     plan.error("Invalid duration")
         .assert_points_at(&provider, "request_timeout", &tf);
 
-    // A dead endpoint first: the provider fails over to the live one.
+    // A dead endpoint first: the provider fails over to the live one. (Provisioning goes to one
+    // node only, never retried on another: here the live one, named by provision_endpoint.)
     let dead = refusing_port();
+    let body = body.replace(
+        "  provision = true\n",
+        &format!(
+            "  provision = true\n  provision_endpoint = \"{}\"\n",
+            node.fabric_url()
+        ),
+    );
     ws.write(&format!(
         "{}{body}",
         provider_block(
             &[dead.url(), node.fabric_url()],
             "  cluster_name = \"guarded\"\n  request_timeout = \"5s\"\n"
-        )
+        ),
     ));
     ws.apply().ok();
     assert_eq!(node.cluster_config().log_provider, "replicated");

@@ -75,7 +75,7 @@ output "toml" {{
         "RPC NodeCtlSvc/GetIdent to ".to_string(),
         format!("endpoint={endpoint}"),
         "status=OK".to_string(),
-        "RPC ClusterCtrlSvc/GetClusterConfiguration".to_string(),
+        "RPC NodeCtlSvc/ProvisionCluster".to_string(),
         "RPC MetadataProxySvc/Get".to_string(),
         "RPC ClusterCtrlSvc/CreatePartitionSnapshot".to_string(),
         "elapsed_ms=".to_string(),

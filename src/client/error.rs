@@ -30,6 +30,12 @@ pub enum Error {
         elapsed: Duration,
         errors: Vec<Error>,
     },
+    /// No reachable node has the role the call needs.
+    #[error(
+        "{}: no node of the cluster reachable through the endpoints has the {role} role",
+        short_method(method)
+    )]
+    NoNodeWithRole { method: &'static str, role: String },
     /// The node belongs to a different cluster than the one the client is limited to.
     #[error("{endpoint} belongs to cluster \"{actual}\", not \"{expected}\"")]
     ClusterMismatch {
@@ -65,6 +71,12 @@ impl Error {
             Error::AllEndpointsFailed { errors, .. } => errors.last().and_then(Error::code),
             _ => None,
         }
+    }
+
+    /// The node does not serve this call (it lacks the role: `UNIMPLEMENTED`) or is shutting down
+    /// (`ABORTED`): another node may.
+    pub fn not_served_here(&self) -> bool {
+        matches!(self.code(), Some(Code::Unimplemented | Code::Aborted))
     }
 
     /// True when another endpoint, or the same one later, may succeed.

@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use super::error::Error;
 use crate::domain::{
-    Location, LogProvider, LogTail, LogsView, NodeRecord, NodesConfiguration, Replication, Role,
+    ClusterConfig, Location, LogProvider, LogTail, LogsView, NodeRecord, NodesConfiguration,
+    Replication, Role,
 };
 
 const CODEC_FLEXBUFFERS: u8 = 2;
@@ -127,6 +128,64 @@ pub fn partition_ids(v: &Value) -> Vec<u32> {
         .collect();
     ids.sort_unstable();
     ids
+}
+
+/// The cluster configuration as the metadata store holds it: the default log provider from the
+/// logs (`{"config": {"default_provider": "local" | {"replicated": {...}}}}`) and the partitions
+/// and their replication from the partition table (`{"replication": {"limit": "{node: 2}"}}`; a
+/// 1.2 cluster's `"everywhere"` reads as no replication).
+pub fn stored_config(logs: &Value, partition_table: &Value) -> Result<ClusterConfig, Error> {
+    // A replication property is stored as its text (`"{node: 2}"`), or as a number of copies,
+    // or as a map of scopes, depending on the value and the version that wrote it.
+    let decode = |what: &str, v: &Value| {
+        let parsed = match v {
+            Value::String(text) => text.parse::<Replication>().ok(),
+            other => Replication::from_json(other),
+        };
+        parsed.ok_or_else(|| Error::Decode {
+            what: what.to_string(),
+            reason: format!("replication {v}"),
+        })
+    };
+    let provider = logs
+        .get("config")
+        .and_then(|c| c.get("default_provider"))
+        .cloned()
+        .unwrap_or_default();
+    let (log_provider, log_replication, log_nodeset_size) = match &provider {
+        Value::String(kind) => (LogProvider::reported(kind), None, 0),
+        Value::Object(o) => match o.iter().next() {
+            Some((kind, params)) => {
+                let replication = params
+                    .get("replication_property")
+                    .map(|r| decode("the logs' default provider", r))
+                    .transpose()?;
+                let nodeset = params
+                    .get("target_nodeset_size")
+                    .and_then(Value::as_u64)
+                    .and_then(|n| u32::try_from(n).ok())
+                    .unwrap_or(0);
+                (LogProvider::reported(kind), replication, nodeset)
+            }
+            None => (LogProvider::reported(""), None, 0),
+        },
+        _ => (LogProvider::reported(""), None, 0),
+    };
+    let partition_replication = match partition_table.get("replication") {
+        Some(Value::Object(o)) => o
+            .get("limit")
+            .map(|r| decode("the partition table", r))
+            .transpose()?,
+        _ => None,
+    };
+    let num_partitions = u32::try_from(partition_ids(partition_table).len()).unwrap_or(u32::MAX);
+    Ok(ClusterConfig {
+        num_partitions,
+        partition_replication,
+        log_provider,
+        log_replication,
+        log_nodeset_size,
+    })
 }
 
 /// The logs (`bifrost_config`), from its JSON form: the tail segment of every log.
@@ -260,6 +319,42 @@ mod tests {
             assert_eq!(l.replication, Some(Replication::nodes(1)));
             assert_eq!(l.nodeset, vec![1]);
         }
+    }
+
+    #[test]
+    fn reads_the_stored_configuration() {
+        let logs = decode_value(
+            "bifrost_config",
+            &fixture("bifrost_config-replicated-1.7.12.bin"),
+        )
+        .unwrap();
+        let table = serde_json::json!({
+            "version": 3, "num_partitions": 4,
+            "partitions": [[0, {}], [1, {}], [2, {}], [3, {}]],
+            "replication": {"limit": 2}
+        });
+        let c = stored_config(&logs, &table).unwrap();
+        assert_eq!(c.log_provider, LogProvider::Replicated);
+        assert_eq!(c.log_replication, Some(Replication::nodes(1)));
+        assert_eq!(c.partition_replication, Some(Replication::nodes(2)));
+        assert_eq!((c.num_partitions, c.log_nodeset_size), (4, 0));
+        let local = decode_value(
+            "bifrost_config",
+            &fixture("bifrost_config-local-1.7.12.bin"),
+        )
+        .unwrap();
+        let zoned =
+            serde_json::json!({"partitions": [], "replication": {"limit": "{zone: 2, node: 3}"}});
+        assert_eq!(
+            stored_config(&local, &zoned).unwrap().partition_replication,
+            Some("{node: 3, zone: 2}".parse().unwrap())
+        );
+        let everywhere = serde_json::json!({"partitions": [[0, {}]], "replication": "everywhere"});
+        let c = stored_config(&local, &everywhere).unwrap();
+        assert_eq!(
+            (c.log_provider, c.log_replication, c.partition_replication),
+            (LogProvider::Local, None, None)
+        );
     }
 
     #[test]

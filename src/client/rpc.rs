@@ -13,11 +13,11 @@ use tonic::Code;
 
 use super::error::Error;
 use super::metadata;
-use super::transport::AdminClient;
+use super::transport::{AdminClient, Route};
 use super::wire::{self, methods};
 use crate::domain::{
     ClusterConfig, ControllerState, Ident, LogProvider, LogsView, NodesConfiguration, Processor,
-    ProvisionRequest, Provisioned, Replication, Role,
+    ProvisionRequest, Provisioned, Replication, Role, StoredConfig,
 };
 
 /// A snapshot the server took.
@@ -72,95 +72,184 @@ fn config_to_wire(c: &ClusterConfig) -> wire::ClusterConfiguration {
     }
 }
 
+/// Whether a node reports a provisioned cluster: an unprovisioned node has never seen a nodes
+/// configuration.
+pub(super) fn is_provisioned(r: &wire::IdentResponse) -> bool {
+    r.nodes_config_version > 0
+        && r.metadata_server_status != wire::metadata_server_status::AWAITING_PROVISIONING
+}
+
+fn ident_from_wire(endpoint: String, r: wire::IdentResponse) -> Ident {
+    let provisioned = is_provisioned(&r);
+    Ident {
+        endpoint,
+        cluster_name: r.cluster_name,
+        node_id: r.node_id.map(|n| n.id),
+        roles: r
+            .roles
+            .iter()
+            .filter_map(|r| Role::from_reported(r))
+            .collect(),
+        alive: r.status == wire::node_status::ALIVE,
+        provisioned,
+    }
+}
+
+fn provision_request(req: &ProvisionRequest, dry_run: bool) -> wire::ProvisionClusterRequest {
+    wire::ProvisionClusterRequest {
+        dry_run,
+        num_partitions: req.num_partitions,
+        partition_replication: to_wire_replication(&req.partition_replication),
+        log_provider: req.log_provider.as_ref().map(ToString::to_string),
+        log_replication: to_wire_replication(&req.log_replication),
+        target_nodeset_size: req.log_nodeset_size,
+    }
+}
+
+const ADMIN: Route = Route::Role(Role::Admin);
+
 impl AdminClient {
     /// `GetIdent` on the first endpoint that answers.
     pub async fn ident(&self) -> Result<Ident, Error> {
         let (endpoint, r): (String, wire::IdentResponse) = self
-            .call_on(
+            .call_routed(
+                Route::Ident,
                 methods::GET_IDENT,
                 wire::Empty {},
                 self.settings().request_timeout,
             )
             .await?;
-        Ok(Ident {
-            endpoint,
-            cluster_name: r.cluster_name,
-            node_id: r.node_id.map(|n| n.id),
-            roles: r
-                .roles
-                .iter()
-                .filter_map(|r| Role::from_reported(r))
-                .collect(),
-            alive: r.status == wire::node_status::ALIVE,
-            // An unprovisioned node has never seen a nodes configuration.
-            provisioned: r.nodes_config_version > 0
-                && r.metadata_server_status != wire::metadata_server_status::AWAITING_PROVISIONING,
-        })
+        Ok(ident_from_wire(endpoint, r))
     }
 
-    /// `ProvisionCluster`; `ALREADY_EXISTS` means another party did it and is not an error.
-    pub async fn provision(&self, req: &ProvisionRequest) -> Result<Provisioned, Error> {
-        let request = wire::ProvisionClusterRequest {
-            dry_run: false,
-            num_partitions: req.num_partitions,
-            partition_replication: to_wire_replication(&req.partition_replication),
-            log_provider: req.log_provider.as_ref().map(ToString::to_string),
-            log_replication: to_wire_replication(&req.log_replication),
-            target_nodeset_size: req.log_nodeset_size,
-        };
-        match self
-            .call::<_, wire::ProvisionClusterResponse>(methods::PROVISION_CLUSTER, request)
-            .await
-        {
+    /// `GetIdent` on every endpoint (one attempt each), in the configured order.
+    pub async fn idents(&self) -> Vec<(String, Result<Ident, Error>)> {
+        let mut out = Vec::new();
+        for e in &self.settings().endpoints {
+            let endpoint = e.to_string();
+            let ident = self
+                .ident_at(&endpoint)
+                .await
+                .map(|r| ident_from_wire(endpoint.clone(), r));
+            out.push((endpoint, ident));
+        }
+        out
+    }
+
+    /// `ProvisionCluster` on `endpoint` only (it provisions the node that receives it, so it is
+    /// never sent to another); `ALREADY_EXISTS` means another party did it and is not an error.
+    pub async fn provision_at(
+        &self,
+        endpoint: &str,
+        req: &ProvisionRequest,
+    ) -> Result<Provisioned, Error> {
+        let result: Result<wire::ProvisionClusterResponse, Error> = self
+            .call_only_at(
+                endpoint,
+                methods::PROVISION_CLUSTER,
+                provision_request(req, false),
+            )
+            .await;
+        match result {
             Ok(_) => Ok(Provisioned::Now),
             Err(e) if e.code() == Some(Code::AlreadyExists) => Ok(Provisioned::Already),
             Err(e) => Err(e),
         }
     }
 
-    pub async fn cluster_config(&self) -> Result<ClusterConfig, Error> {
-        let r: wire::GetClusterConfigurationResponse = self
-            .call(methods::GET_CLUSTER_CONFIGURATION, wire::Empty {})
+    /// What `ProvisionCluster` on `endpoint` would set up (a dry run: nothing changes).
+    pub async fn provision_dry_run(
+        &self,
+        endpoint: &str,
+        req: &ProvisionRequest,
+    ) -> Result<ClusterConfig, Error> {
+        let r: wire::ProvisionClusterResponse = self
+            .call_only_at(
+                endpoint,
+                methods::PROVISION_CLUSTER,
+                provision_request(req, true),
+            )
             .await?;
         let c = r.cluster_configuration.ok_or_else(|| Error::Decode {
-            what: "GetClusterConfiguration response".into(),
+            what: "the ProvisionCluster dry run".into(),
             reason: "it has no cluster_configuration".into(),
         })?;
         config_from_wire(c)
     }
 
-    /// `SetClusterConfiguration` with the full object (the server replaces, it does not merge).
+    /// The fingerprint of the cluster `endpoint` belongs to (one attempt, that endpoint only),
+    /// None when it is not provisioned.
+    pub async fn fingerprint_at(&self, endpoint: &str) -> Result<Option<u64>, Error> {
+        let r: wire::MetadataGetResponse = self
+            .call_at(
+                endpoint,
+                methods::METADATA_GET,
+                wire::MetadataGetRequest {
+                    key: "nodes_config".into(),
+                },
+            )
+            .await?;
+        let Some(value) = r.value else {
+            return Ok(None);
+        };
+        let nodes =
+            metadata::nodes_configuration(&metadata::decode_value("nodes_config", &value.bytes)?);
+        Ok(Some(nodes.cluster_fingerprint))
+    }
+
+    /// The configuration as the metadata store holds it, with the versions of the logs and the
+    /// partition table it is read from.
+    pub async fn stored_config(&self) -> Result<StoredConfig, Error> {
+        let (logs_version, logs) = self.metadata_versioned("bifrost_config").await?;
+        let (partition_table_version, table) = self.metadata_versioned("partition_table").await?;
+        Ok(StoredConfig {
+            config: metadata::stored_config(&logs, &table)?,
+            logs_version,
+            partition_table_version,
+        })
+    }
+
+    /// `SetClusterConfiguration`. The server replaces the log provider's settings as a whole and
+    /// keeps its partition replication when `config.partition_replication` is None.
     pub async fn set_cluster_config(&self, config: &ClusterConfig) -> Result<(), Error> {
-        let _: wire::Empty = self
-            .call(
+        let _: (String, wire::Empty) = self
+            .call_routed(
+                ADMIN,
                 methods::SET_CLUSTER_CONFIGURATION,
                 wire::SetClusterConfigurationRequest {
                     cluster_configuration: Some(config_to_wire(config)),
                 },
+                self.settings().request_timeout,
             )
             .await?;
         Ok(())
     }
 
-    /// The raw (storage-codec framed) value of a metadata key, None when it does not exist.
-    pub async fn metadata_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
+    /// The raw (storage-codec framed) value of a metadata key and its version, None when it does
+    /// not exist.
+    pub async fn metadata_bytes(&self, key: &str) -> Result<Option<(u32, Vec<u8>)>, Error> {
         let r: wire::MetadataGetResponse = self
             .call(
                 methods::METADATA_GET,
                 wire::MetadataGetRequest { key: key.into() },
             )
             .await?;
-        Ok(r.value.map(|v| v.bytes))
+        Ok(r.value.map(|v| (v.version.map_or(0, |v| v.value), v.bytes)))
     }
 
-    /// A metadata key from the metadata store, decoded to JSON; NotProvisioned when it is absent.
-    async fn metadata(&self, key: &str) -> Result<serde_json::Value, Error> {
+    /// A metadata key from the metadata store, decoded to JSON, with its version; NotProvisioned
+    /// when it is absent.
+    async fn metadata_versioned(&self, key: &str) -> Result<(u32, serde_json::Value), Error> {
         match self.metadata_bytes(key).await? {
-            Some(bytes) => metadata::decode_value(key, &bytes),
+            Some((version, bytes)) => Ok((version, metadata::decode_value(key, &bytes)?)),
             None => Err(Error::NotProvisioned {
                 endpoint: self.endpoint_list(),
             }),
         }
+    }
+
+    async fn metadata(&self, key: &str) -> Result<serde_json::Value, Error> {
+        Ok(self.metadata_versioned(key).await?.1)
     }
 
     pub async fn nodes_configuration(&self) -> Result<NodesConfiguration, Error> {
@@ -182,8 +271,13 @@ impl AdminClient {
 
     /// Liveness and partition processors, from the cluster controller (`GetClusterState`).
     pub async fn controller_state(&self) -> Result<ControllerState, Error> {
-        let r: wire::ClusterStateResponse = self
-            .call(methods::GET_CLUSTER_STATE, wire::Empty {})
+        let (_, r): (String, wire::ClusterStateResponse) = self
+            .call_routed(
+                ADMIN,
+                methods::GET_CLUSTER_STATE,
+                wire::Empty {},
+                self.settings().request_timeout,
+            )
             .await?;
         let mut out = ControllerState::default();
         for (id, state) in r.cluster_state.map(|s| s.nodes).unwrap_or_default() {
@@ -223,7 +317,7 @@ impl AdminClient {
             trim_log,
         };
         let result: Result<(String, wire::CreatePartitionSnapshotResponse), Error> = self
-            .call_on(methods::CREATE_PARTITION_SNAPSHOT, request, timeout)
+            .call_routed(ADMIN, methods::CREATE_PARTITION_SNAPSHOT, request, timeout)
             .await;
         match result {
             Ok((_, r)) => Ok(SnapshotTaken {

@@ -1,7 +1,11 @@
 //! Connections to a list of Restate nodes: lazy channels with keep-alives, a deadline on every
-//! request (sent to the server as `grpc-timeout` and enforced here too), failover to the next
-//! endpoint on connection errors and `UNAVAILABLE`, and bounded retries with backoff while every
-//! endpoint is unavailable (an admin role answers "svc is not ready yet" for a while after start).
+//! request (sent to the server as `grpc-timeout` and enforced here too), calls routed to nodes
+//! with the role that serves them, failover to the next node on connection errors, `UNAVAILABLE`,
+//! "not served here" (`UNIMPLEMENTED`) and "shutting down" (`ABORTED`), bounded retries with
+//! backoff while every node is unavailable (an admin role answers "svc is not ready yet" for a
+//! while after start), and, once a whole retry window found no node reachable, an immediate
+//! failure for the calls that follow within the next window (so a plan of many resources against
+//! a cluster that is down fails in one window, not in one per resource).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,7 +17,31 @@ use tonic::transport::{Channel, Endpoint as TonicEndpoint};
 
 use super::error::{short_method, Error};
 use super::wire;
-use crate::domain::Endpoint;
+use crate::domain::{Endpoint, Role};
+
+/// Which nodes can answer a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// Any node, provisioned or not, in the configured order (`GetIdent`).
+    Ident,
+    /// A node of the provisioned cluster (`MetadataProxySvc`): a node still waiting to be
+    /// provisioned cannot read the cluster's metadata.
+    Any,
+    /// A provisioned node with this role (`ClusterCtrlSvc` on admin nodes).
+    Role(Role),
+}
+
+/// What an endpoint said about itself, for routing.
+#[derive(Clone, Debug)]
+struct Seen {
+    at: Instant,
+    roles: Vec<Role>,
+    provisioned: bool,
+}
+
+/// How long what a node said about itself is trusted: a node waiting to be provisioned may be
+/// provisioned a moment later, and roles change when a node restarts.
+const SEEN_FOR: Duration = Duration::from_secs(5);
 
 /// How long to keep retrying when every endpoint is transiently unavailable.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,6 +83,10 @@ pub struct AdminClient {
     channels: Mutex<HashMap<String, Channel>>,
     /// Endpoints whose cluster name was checked in this process.
     verified: Mutex<HashSet<String>>,
+    /// What each endpoint reported about itself (`GetIdent`), for routing.
+    seen: Mutex<HashMap<String, Seen>>,
+    /// When and how the last call found no endpoint reachable for a whole retry window.
+    unreachable: Mutex<Option<(Instant, Error)>>,
     /// Index of the endpoint that answered last; tried first next time.
     preferred: AtomicUsize,
     /// RPCs sent by this client (for tests, benchmarks and debug logs).
@@ -73,6 +105,8 @@ impl AdminClient {
             settings,
             channels: Mutex::new(HashMap::new()),
             verified: Mutex::new(HashSet::new()),
+            seen: Mutex::new(HashMap::new()),
+            unreachable: Mutex::new(None),
             preferred: AtomicUsize::new(0),
             rpcs: AtomicUsize::new(0),
         })
@@ -207,17 +241,62 @@ impl AdminClient {
         result
     }
 
+    /// `GetIdent` on one endpoint (one attempt): remembers what it reports for routing.
+    pub async fn ident_at(&self, endpoint: &str) -> Result<wire::IdentResponse, Error> {
+        let ident: wire::IdentResponse = self
+            .call_at(endpoint, wire::methods::GET_IDENT, wire::Empty {})
+            .await?;
+        let seen = Seen {
+            at: Instant::now(),
+            roles: ident
+                .roles
+                .iter()
+                .filter_map(|r| Role::from_reported(r))
+                .collect(),
+            provisioned: super::rpc::is_provisioned(&ident),
+        };
+        lock(&self.seen).insert(endpoint.to_string(), seen);
+        Ok(ident)
+    }
+
+    /// Whether `endpoint` can answer a call routed by `route`; the error when it could not be
+    /// asked.
+    async fn serves(&self, endpoint: &str, route: Route) -> Result<bool, Error> {
+        let fresh = lock(&self.seen)
+            .get(endpoint)
+            .filter(|s| s.provisioned || s.at.elapsed() < SEEN_FOR)
+            .cloned();
+        let seen = match fresh {
+            Some(s) => s,
+            None => {
+                self.ident_at(endpoint).await?;
+                match lock(&self.seen).get(endpoint).cloned() {
+                    Some(s) => s,
+                    None => return Ok(false),
+                }
+            }
+        };
+        Ok(match route {
+            Route::Ident => true,
+            Route::Any => seen.provisioned,
+            Route::Role(role) => seen.provisioned && seen.roles.contains(&role),
+        })
+    }
+
+    /// Forgets what nodes said about themselves (after provisioning, for one).
+    pub fn forget_idents(&self) {
+        lock(&self.seen).clear();
+    }
+
     /// Checks the cluster-name guard for an endpoint (once per process).
     async fn verify(&self, endpoint: &str) -> Result<(), Error> {
         let Some(expected) = self.settings.cluster_name.clone() else {
             return Ok(());
         };
-        if self.is_verified(endpoint) {
+        if lock(&self.verified).contains(endpoint) {
             return Ok(());
         }
-        let ident: wire::IdentResponse = self
-            .call_at(endpoint, wire::methods::GET_IDENT, wire::Empty {})
-            .await?;
+        let ident = self.ident_at(endpoint).await?;
         if ident.cluster_name != expected {
             return Err(Error::ClusterMismatch {
                 endpoint: endpoint.to_string(),
@@ -225,18 +304,80 @@ impl AdminClient {
                 actual: ident.cluster_name,
             });
         }
-        self.verified
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(endpoint.to_string());
+        lock(&self.verified).insert(endpoint.to_string());
         Ok(())
     }
 
-    fn is_verified(&self, endpoint: &str) -> bool {
-        self.verified
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(endpoint)
+    /// The endpoints to try for `route`, in order, and the errors of those that could not even be
+    /// asked what they are. The configured endpoints that serve the route come first (what each
+    /// node is is learned on first use); when no configured one serves a role, the nodes with that
+    /// role in the nodes configuration (their advertised addresses), as `restatectl` finds them.
+    /// When every endpoint that answered is waiting to be provisioned, those endpoints, so that
+    /// the caller hears what they say.
+    async fn candidates(&self, route: Route) -> (Vec<String>, Vec<Error>) {
+        let configured: Vec<String> = {
+            let n = self.settings.endpoints.len();
+            let first = self.preferred.load(Ordering::Relaxed) % n.max(1);
+            (0..n)
+                .map(|i| self.settings.endpoints[(first + i) % n].to_string())
+                .collect()
+        };
+        if route == Route::Ident {
+            return (configured, Vec::new());
+        }
+        let (mut with, mut answered, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+        let mut any_provisioned = false;
+        for endpoint in &configured {
+            match self.serves(endpoint, route).await {
+                Ok(true) => with.push(endpoint.clone()),
+                Ok(false) => {
+                    answered.push(endpoint.clone());
+                    any_provisioned |= self.serves(endpoint, Route::Any).await.unwrap_or(false);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        any_provisioned |= !with.is_empty();
+        if let (Route::Role(role), true, true) = (route, with.is_empty(), any_provisioned) {
+            // Boxed: discovery calls through this same routing (with `Route::Any`).
+            let discovered = Box::pin(self.discover(role)).await;
+            if !discovered.is_empty() {
+                tracing::debug!(
+                    "no configured endpoint has the {role} role; using {}",
+                    discovered.join(", ")
+                );
+            }
+            with.extend(discovered);
+        }
+        if with.is_empty() && !any_provisioned {
+            with = answered;
+        }
+        (with, errors)
+    }
+
+    /// Advertised addresses of the nodes with `role`, from the nodes configuration.
+    async fn discover(&self, role: Role) -> Vec<String> {
+        let read = self
+            .call::<_, wire::MetadataGetResponse>(
+                wire::methods::METADATA_GET,
+                wire::MetadataGetRequest {
+                    key: "nodes_config".into(),
+                },
+            )
+            .await;
+        let Some(bytes) = read.ok().and_then(|r| r.value).map(|v| v.bytes) else {
+            return Vec::new();
+        };
+        let Ok(value) = super::metadata::decode_value("nodes_config", &bytes) else {
+            return Vec::new();
+        };
+        super::metadata::nodes_configuration(&value)
+            .nodes
+            .iter()
+            .filter(|n| n.has_role(role))
+            .filter_map(|n| Endpoint::parse(&n.address).ok())
+            .map(|e| e.to_string())
+            .collect()
     }
 
     /// Calls `method` on the first endpoint that answers, trying the others on transient errors and
@@ -246,15 +387,16 @@ impl AdminClient {
         Req: prost::Message + Clone + Send + Sync + 'static,
         Resp: prost::Message + Default + Send + Sync + 'static,
     {
-        self.call_on(method, request, self.settings.request_timeout)
+        self.call_routed(Route::Any, method, request, self.settings.request_timeout)
             .await
             .map(|(_, r)| r)
     }
 
-    /// Like [`call`](Self::call), each attempt bounded by `timeout`; also returns the endpoint
-    /// that answered.
-    pub async fn call_on<Req, Resp>(
+    /// Like [`call`](Self::call) on the nodes `route` names, each attempt bounded by `timeout`;
+    /// also returns the endpoint that answered.
+    pub async fn call_routed<Req, Resp>(
         &self,
+        route: Route,
         method: &'static str,
         request: Req,
         timeout: Duration,
@@ -263,17 +405,23 @@ impl AdminClient {
         Req: prost::Message + Clone + Send + Sync + 'static,
         Resp: prost::Message + Default + Send + Sync + 'static,
     {
-        let endpoints = &self.settings.endpoints;
+        let retry = self.settings.retry.clone();
+        if let Some((at, e)) = lock(&self.unreachable).clone() {
+            if at.elapsed() < retry.max_elapsed {
+                tracing::debug!(
+                    "{}: not tried, no endpoint was reachable {} ms ago",
+                    short_method(method),
+                    at.elapsed().as_millis()
+                );
+                return Err(e);
+            }
+        }
         let started = Instant::now();
-        let retry = &self.settings.retry;
         let mut backoff = retry.initial_backoff;
-        let n = endpoints.len().max(1);
         loop {
-            let mut errors = Vec::new();
-            let first = self.preferred.load(Ordering::Relaxed) % n;
-            for i in 0..endpoints.len() {
-                let idx = (first + i) % n;
-                let endpoint = endpoints[idx].as_str();
+            let (endpoints, mut errors) = self.candidates(route).await;
+            let tries = endpoints.len() + errors.len();
+            for endpoint in &endpoints {
                 let result = match self.verify(endpoint).await {
                     Ok(()) => {
                         self.call_at_within(endpoint, method, request.clone(), timeout)
@@ -283,11 +431,19 @@ impl AdminClient {
                 };
                 match result {
                     Ok(resp) => {
-                        self.preferred.store(idx, Ordering::Relaxed);
-                        return Ok((endpoint.to_string(), resp));
+                        if let Some(i) = self
+                            .settings
+                            .endpoints
+                            .iter()
+                            .position(|e| e.as_str() == endpoint)
+                        {
+                            self.preferred.store(i, Ordering::Relaxed);
+                        }
+                        *lock(&self.unreachable) = None;
+                        return Ok((endpoint.clone(), resp));
                     }
-                    Err(e) if e.is_transient() => {
-                        if endpoints.len() > 1 {
+                    Err(e) if e.is_transient() || e.not_served_here() => {
+                        if tries > 1 {
                             tracing::debug!("{e}; trying the next endpoint");
                         }
                         errors.push(e);
@@ -295,8 +451,16 @@ impl AdminClient {
                     Err(e) => return Err(e),
                 }
             }
-            if started.elapsed() + backoff > retry.max_elapsed {
-                return Err(if errors.len() == 1 {
+            if endpoints.is_empty() && errors.is_empty() {
+                let role = match route {
+                    Route::Role(r) => r.to_string(),
+                    _ => "needed".to_string(),
+                };
+                return Err(Error::NoNodeWithRole { method, role });
+            }
+            let retryable = errors.iter().any(Error::is_transient);
+            if !retryable || started.elapsed() + backoff > retry.max_elapsed {
+                let e = if errors.len() == 1 {
                     errors.remove(0)
                 } else {
                     Error::AllEndpointsFailed {
@@ -304,7 +468,11 @@ impl AdminClient {
                         elapsed: started.elapsed(),
                         errors,
                     }
-                });
+                };
+                if e.is_transient() {
+                    *lock(&self.unreachable) = Some((Instant::now(), e.clone()));
+                }
+                return Err(e);
             }
             tracing::debug!(
                 "{}: every endpoint failed; retrying in {} ms",
@@ -315,6 +483,45 @@ impl AdminClient {
             backoff = (backoff * 2).min(retry.max_backoff);
         }
     }
+
+    /// Calls `method` on this one endpoint only, retrying transient errors there with backoff for
+    /// the retry window: for a call that must never go to another node (provisioning provisions
+    /// the node that receives it).
+    pub async fn call_only_at<Req, Resp>(
+        &self,
+        endpoint: &str,
+        method: &'static str,
+        request: Req,
+    ) -> Result<Resp, Error>
+    where
+        Req: prost::Message + Clone + Send + Sync + 'static,
+        Resp: prost::Message + Default + Send + Sync + 'static,
+    {
+        let retry = &self.settings.retry;
+        let started = Instant::now();
+        let mut backoff = retry.initial_backoff;
+        loop {
+            let result = match self.verify(endpoint).await {
+                Ok(()) => self.call_at(endpoint, method, request.clone()).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Err(e) if e.is_transient() && started.elapsed() + backoff <= retry.max_elapsed => {
+                    tracing::debug!(
+                        "{e}; retrying on the same endpoint in {} ms",
+                        backoff.as_millis()
+                    );
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(retry.max_backoff);
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The status message, plus the transport cause where tonic hides it in the source chain.
@@ -377,6 +584,37 @@ mod tests {
             assert!(text.contains(e), "{text}");
         }
         assert!(text.contains("UNAVAILABLE"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn after_a_window_with_no_endpoint_reachable_calls_fail_at_once() {
+        let dead = refused_endpoint();
+        let retry = RetryPolicy {
+            max_elapsed: Duration::from_millis(400),
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(100),
+        };
+        let client = AdminClient::new(settings(vec![dead], Duration::from_secs(2), retry)).unwrap();
+        let call =
+            || client.call::<_, wire::IdentResponse>(wire::methods::GET_IDENT, wire::Empty {});
+        let first = call().await.unwrap_err();
+        assert!(first.is_transient(), "{first}");
+        let sent = client.rpc_count();
+        assert!(sent >= 2, "the first call retried: {sent}");
+        // Within the next window: the same error, nothing sent.
+        let second = call().await.unwrap_err();
+        assert_eq!(second, first);
+        assert_eq!(client.rpc_count(), sent);
+        // After it, the endpoints are tried again.
+        tokio::time::sleep(Duration::from_millis(450)).await;
+        call().await.unwrap_err();
+        assert!(client.rpc_count() > sent);
+    }
+
+    /// An endpoint that refuses connections: a port just released.
+    fn refused_endpoint() -> String {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}", l.local_addr().unwrap().port())
     }
 
     #[tokio::test]

@@ -163,12 +163,6 @@ messages! {
         pub cluster_configuration: Option<ClusterConfiguration>,
     }
 
-    /// `restate.cluster_ctrl.GetClusterConfigurationResponse`
-    "restate.cluster_ctrl.GetClusterConfigurationResponse" => pub struct GetClusterConfigurationResponse {
-        #[prost(message, optional, tag = "1")]
-        pub cluster_configuration: Option<ClusterConfiguration>,
-    }
-
     /// `restate.cluster_ctrl.SetClusterConfigurationRequest`
     "restate.cluster_ctrl.SetClusterConfigurationRequest" => pub struct SetClusterConfigurationRequest {
         #[prost(message, optional, tag = "1")]
@@ -291,7 +285,6 @@ enum_values! {
 methods! {
     GET_IDENT = "/restate.node_ctl_svc.NodeCtlSvc/GetIdent",
     PROVISION_CLUSTER = "/restate.node_ctl_svc.NodeCtlSvc/ProvisionCluster",
-    GET_CLUSTER_CONFIGURATION = "/restate.cluster_ctrl.ClusterCtrlSvc/GetClusterConfiguration",
     SET_CLUSTER_CONFIGURATION = "/restate.cluster_ctrl.ClusterCtrlSvc/SetClusterConfiguration",
     GET_CLUSTER_STATE = "/restate.cluster_ctrl.ClusterCtrlSvc/GetClusterState",
     METADATA_GET = "/restate.metadata_proxy_svc.MetadataProxySvc/Get",

@@ -59,6 +59,7 @@ pub struct ConfigStatus {
 #[serde(default)]
 pub struct State {
     pub cluster_name: Value<String>,
+    pub cluster_fingerprint: Value<String>,
     pub provisioned: Value<bool>,
     pub nodes: Value<Vec<NodeStatus>>,
     pub partitions: Value<Vec<PartitionStatus>>,
@@ -267,6 +268,14 @@ impl DataSource for ClusterStatusDataSource {
                     computed(Str, "The cluster name the node reports."),
                 ),
                 (
+                    "cluster_fingerprint",
+                    computed(
+                        Str,
+                        "The cluster's fingerprint (null when not provisioned): two clusters of the same \
+                         name have different ones.",
+                    ),
+                ),
+                (
                     "provisioned",
                     computed(
                         Bool,
@@ -315,6 +324,7 @@ impl DataSource for ClusterStatusDataSource {
         let (api, ident) = self.ctx.connect(diags).await?;
         let mut state = State {
             cluster_name: Value::Value(ident.cluster_name.clone()),
+            cluster_fingerprint: Value::Null,
             provisioned: Value::Value(ident.provisioned),
             nodes: Value::Value(Vec::new()),
             partitions: Value::Value(Vec::new()),
@@ -329,11 +339,12 @@ impl DataSource for ClusterStatusDataSource {
             let view = self.ctx.view(api.as_ref(), false).await?;
             let table = api.partition_ids().await?;
             let logs_view = api.logs().await?;
-            let cfg = api.cluster_config().await?;
+            let cfg = api.stored_config().await?.config;
             Ok((view, table, logs_view, cfg))
         };
         let (view, table, logs_view, cfg) =
             diag::client_ok(diags, "Reading the cluster status failed", read.await)?;
+        state.cluster_fingerprint = Value::Value(view.cluster_fingerprint.to_string());
         state.nodes = Value::Value(view.nodes.iter().map(node).collect());
         state.partitions = Value::Value(view.partitions(&table).iter().map(partition).collect());
         state.logs = Value::Value(logs(&logs_view));

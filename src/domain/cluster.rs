@@ -19,6 +19,15 @@ pub struct ClusterConfig {
     pub log_nodeset_size: u32,
 }
 
+/// The configuration as the metadata store holds it, with the versions of the two values it is
+/// made of (the logs' and the partition table's): a write is made only if neither moved since.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredConfig {
+    pub config: ClusterConfig,
+    pub logs_version: u32,
+    pub partition_table_version: u32,
+}
+
 /// What the user asked for; `None` keeps the cluster's current value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DesiredConfig {

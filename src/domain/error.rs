@@ -123,6 +123,28 @@ pub enum Error {
         actual: String,
     },
 
+    #[error("{endpoint} answers for cluster \"{cluster_name}\" with fingerprint {actual}, but this resource tracks the cluster with fingerprint {expected}: the provider reaches another cluster (one of the same name, or a node that provisioned a cluster of its own)")]
+    OtherCluster {
+        endpoint: String,
+        cluster_name: String,
+        expected: String,
+        actual: String,
+    },
+
+    #[error("the endpoints belong to different clusters: {}", .0.join("; "))]
+    SplitBrain(Vec<String>),
+
+    #[error("the cluster configuration changed while this apply was checking it ({what}): someone else changed it at the same time")]
+    ConfigChangedDuringApply { what: String },
+
+    #[error("cluster \"{cluster_name}\" runs {setting} {current}; {desired} would lower it, and this resource did not create the cluster's configuration")]
+    LowersOnCreate {
+        cluster_name: String,
+        setting: &'static str,
+        current: String,
+        desired: String,
+    },
+
     #[error("this node's metadata client addresses ({addresses}) include other nodes, so it joins a cluster: with auto-provision it could provision a second cluster of the same name")]
     JoiningNodeAutoProvision { addresses: String },
 }

@@ -15,6 +15,7 @@ pub mod version;
 pub use cluster::{
     ClusterConfig, ClusterView, ControllerState, DesiredConfig, Ident, LogTail, LogsView,
     NodeRecord, NodeView, NodesConfiguration, Processor, ProvisionRequest, Provisioned,
+    StoredConfig,
 };
 pub use endpoint::Endpoint;
 pub use error::Error;

@@ -77,6 +77,15 @@ impl Replication {
         }
     }
 
+    /// Whether `self` asks for fewer copies than `other` at any scope `other` sets (a scope
+    /// `self` does not set counts as no requirement there).
+    pub fn lower_than(&self, other: &Replication) -> bool {
+        other
+            .0
+            .iter()
+            .any(|(scope, n)| self.0.get(scope).copied().unwrap_or(0) < *n)
+    }
+
     /// A replication as a user writes it.
     pub fn parse_input(text: &str) -> Result<Replication, super::error::Error> {
         text.parse()
@@ -274,6 +283,16 @@ mod tests {
             "3"
         );
         assert!(Replication::from_json(&serde_json::json!({"rack": 1})).is_none());
+    }
+
+    #[test]
+    fn lower_means_fewer_copies_at_some_scope() {
+        let r = |s: &str| s.parse::<Replication>().unwrap();
+        assert!(r("1").lower_than(&r("2")));
+        assert!(!r("2").lower_than(&r("2")));
+        assert!(!r("3").lower_than(&r("2")));
+        assert!(r("{node: 3}").lower_than(&r("{zone: 2, node: 3}")));
+        assert!(!r("{zone: 2, node: 3}").lower_than(&r("{node: 3}")));
     }
 
     #[test]

@@ -106,6 +106,198 @@ pub fn unchanged(current: &ClusterConfig, next: &ClusterConfig) -> bool {
         && current.log_nodeset_size == next.log_nodeset_size
 }
 
+/// The request to send: what `desired` sets, with the log provider's settings completed from
+/// `current` (the server replaces them as a whole), and the partition replication left unset
+/// unless desired (the server then keeps its own, also when someone changed it meanwhile).
+pub fn request(current: &ClusterConfig, desired: &DesiredConfig) -> ClusterConfig {
+    ClusterConfig {
+        partition_replication: desired.partition_replication.clone(),
+        ..merge(current, desired)
+    }
+}
+
+/// Something a plan should say before it is applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Advice {
+    /// Creating the resource changes a value the cluster already has.
+    LiveValueChanges {
+        setting: &'static str,
+        from: String,
+        to: String,
+    },
+    /// Fewer copies than the cluster keeps now.
+    Lowers {
+        setting: &'static str,
+        from: String,
+        to: String,
+    },
+    /// As many copies as there are nodes that can hold one: no node may fail.
+    NoFailureTolerance {
+        setting: &'static str,
+        replication: String,
+        eligible: usize,
+    },
+}
+
+impl fmt::Display for Advice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Advice::LiveValueChanges { setting, from, to } => {
+                write!(f, "{setting} changes from {from} (the cluster's current value) to {to}")
+            }
+            Advice::Lowers { setting, from, to } => write!(
+                f,
+                "{setting} goes down from {from} to {to}: fewer copies, so fewer node failures are tolerated"
+            ),
+            Advice::NoFailureTolerance {
+                setting,
+                replication,
+                eligible,
+            } => write!(
+                f,
+                "{setting} {replication} asks for a copy on each of the {eligible} nodes that can hold one: \
+                 while any of them is down, new data cannot reach its replication"
+            ),
+        }
+    }
+}
+
+/// The settings `desired` changes on `current`: (setting, from, to, lowers).
+fn changes(
+    current: &ClusterConfig,
+    desired: &DesiredConfig,
+) -> Vec<(&'static str, String, String, bool)> {
+    let show = |r: &Option<Replication>| r.as_ref().map_or("-".to_string(), Replication::canonical);
+    let mut out = Vec::new();
+    if current.log_provider != desired.log_provider {
+        out.push((
+            "log_provider",
+            current.log_provider.to_string(),
+            desired.log_provider.to_string(),
+            false,
+        ));
+    }
+    for (setting, cur, want) in [
+        (
+            "log_replication",
+            &current.log_replication,
+            &desired.log_replication,
+        ),
+        (
+            "partition_replication",
+            &current.partition_replication,
+            &desired.partition_replication,
+        ),
+    ] {
+        if let Some(w) = want {
+            if cur.as_ref() != Some(w) {
+                let lowers = cur.as_ref().is_some_and(|c| w.lower_than(c));
+                out.push((setting, show(cur), w.canonical(), lowers));
+            }
+        }
+    }
+    if let Some(n) = desired.log_nodeset_size {
+        if n != current.log_nodeset_size {
+            out.push((
+                "log_nodeset_size",
+                current.log_nodeset_size.to_string(),
+                n.to_string(),
+                false,
+            ));
+        }
+    }
+    out
+}
+
+/// What a plan should say about changing `current` to `desired`: each lowered replication, and,
+/// when the resource is created on a cluster that already runs (`creating`), every live value it
+/// changes. Lowering a replication on create is refused instead (see [`check_create`]).
+pub fn advice(current: &ClusterConfig, desired: &DesiredConfig, creating: bool) -> Vec<Advice> {
+    changes(current, desired)
+        .into_iter()
+        .map(|(setting, from, to, lowers)| match (creating, lowers) {
+            (false, true) => Advice::Lowers { setting, from, to },
+            _ => Advice::LiveValueChanges { setting, from, to },
+        })
+        .filter(|a| creating || matches!(a, Advice::Lowers { .. }))
+        .collect()
+}
+
+/// Creating the resource on a running cluster must not lower its replication unseen: that is
+/// refused unless `allowed` (the user says so explicitly, or imports the resource first).
+pub fn check_create(
+    cluster_name: &str,
+    current: &ClusterConfig,
+    desired: &DesiredConfig,
+    allowed: bool,
+) -> Result<(), Error> {
+    match changes(current, desired).into_iter().find(|c| c.3) {
+        Some((setting, from, to, _)) if !allowed => Err(Error::LowersOnCreate {
+            cluster_name: cluster_name.to_string(),
+            setting,
+            current: from,
+            desired: to,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Replications a change sets (those that differ from `current`, every one without it) that
+/// leave no failure tolerance: as many copies as nodes that can hold one.
+pub fn failure_tolerance(
+    current: Option<&ClusterConfig>,
+    next: &ClusterConfig,
+    nodes: &[NodeView],
+) -> Vec<Advice> {
+    let mut out = Vec::new();
+    for (setting, r, before, holder) in [
+        (
+            "log_replication",
+            &next.log_replication,
+            current.map(|c| &c.log_replication),
+            Holder::LogServer,
+        ),
+        (
+            "partition_replication",
+            &next.partition_replication,
+            current.map(|c| &c.partition_replication),
+            Holder::Worker,
+        ),
+    ] {
+        let Some(r) = r else { continue };
+        if before.is_some_and(|b| b.as_ref() == Some(r)) {
+            continue;
+        }
+        let eligible = nodes.iter().filter(|n| holder.holds(n)).count();
+        if usize::from(r.copies()) == eligible && eligible > 0 {
+            out.push(Advice::NoFailureTolerance {
+                setting,
+                replication: r.canonical(),
+                eligible,
+            });
+        }
+    }
+    out
+}
+
+/// The cluster reached must be the one recorded (same fingerprint), whatever its name.
+pub fn check_fingerprint(
+    expected: Option<u64>,
+    endpoint: &str,
+    cluster_name: &str,
+    actual: u64,
+) -> Result<(), Error> {
+    match expected {
+        Some(e) if e != actual => Err(Error::OtherCluster {
+            endpoint: endpoint.to_string(),
+            cluster_name: cluster_name.to_string(),
+            expected: e.to_string(),
+            actual: actual.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 // --- capacity ---------------------------------------------------------------------------------
 
 impl Holder {
@@ -235,6 +427,20 @@ pub fn pending_logs(logs: &LogsView, config: &ClusterConfig) -> Vec<PendingLog> 
                 .map(PendingLog::Behind),
         )
         .collect()
+}
+
+/// The ids of the logs not yet on `config` (a log not created yet counts, by its partition's id).
+pub fn pending_log_ids(logs: &LogsView, config: &ClusterConfig) -> Vec<u32> {
+    let mut ids: Vec<u32> = (0..config.num_partitions)
+        .filter(|id| !logs.logs.iter().any(|l| l.log_id == *id))
+        .collect();
+    ids.extend(pending_logs(logs, config).iter().filter_map(|p| match p {
+        PendingLog::Behind(l) => Some(l.log_id),
+        PendingLog::NotCreated { .. } => None,
+    }));
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 // --- nodes ------------------------------------------------------------------------------------

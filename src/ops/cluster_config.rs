@@ -1,49 +1,169 @@
-//! The cluster configuration: provisioning, a read-modify-write of `SetClusterConfiguration` with
-//! the safety checks the server does not make, and the wait until every log runs on it.
+//! The cluster configuration: provisioning exactly one cluster, a read-modify-write of
+//! `SetClusterConfiguration` that never overwrites a concurrent change, with the safety checks
+//! the server does not make, and the wait until every log runs on it.
 
 use std::time::{Duration, Instant};
 
 use super::{view, AdminApi, Error};
+use crate::client;
 use crate::domain::rules::{self, PendingLog};
-use crate::domain::{ClusterConfig, DesiredConfig, ProvisionRequest, Provisioned};
+use crate::domain::{
+    ClusterConfig, DesiredConfig, Error as Refusal, Ident, ProvisionRequest, Provisioned,
+};
 
 const LOGS_POLL: Duration = Duration::from_millis(500);
 
-/// Provisions the cluster; someone else having done it is fine.
-pub async fn provision(api: &dyn AdminApi, req: &ProvisionRequest) -> Result<Provisioned, Error> {
-    let outcome = api.provision(req).await?;
-    match outcome {
-        Provisioned::Now => tracing::info!("provisioned the cluster: {req:?}"),
-        Provisioned::Already => tracing::info!("the cluster was provisioned by someone else"),
+/// What every endpoint says about itself; the cluster is provisioned when any of them says so.
+pub struct Survey {
+    pub idents: Vec<(String, Result<Ident, client::Error>)>,
+}
+
+impl Survey {
+    pub async fn take(api: &dyn AdminApi) -> Survey {
+        Survey {
+            idents: api.idents().await,
+        }
     }
+
+    /// A node of the provisioned cluster, if any endpoint reports one.
+    pub fn provisioned(&self) -> Option<&Ident> {
+        self.idents
+            .iter()
+            .filter_map(|(_, i)| i.as_ref().ok())
+            .find(|i| i.provisioned)
+    }
+
+    /// The first node that answered, when none is provisioned.
+    pub fn any(&self) -> Option<&Ident> {
+        self.idents.iter().find_map(|(_, i)| i.as_ref().ok())
+    }
+
+    /// Why no endpoint answered.
+    pub fn error(&self) -> Option<client::Error> {
+        let errors: Vec<client::Error> = self
+            .idents
+            .iter()
+            .filter_map(|(_, i)| i.as_ref().err().cloned())
+            .collect();
+        match errors.len() {
+            0 => None,
+            1 => errors.into_iter().next(),
+            _ => Some(client::Error::AllEndpointsFailed {
+                method: "/restate.node_ctl_svc.NodeCtlSvc/GetIdent",
+                elapsed: Duration::ZERO,
+                errors,
+            }),
+        }
+    }
+}
+
+/// Every provisioned endpoint must belong to one cluster: the fingerprint they agree on.
+pub async fn one_cluster(api: &dyn AdminApi) -> Result<Option<u64>, Error> {
+    let mut seen: Vec<(String, u64)> = Vec::new();
+    for endpoint in api.endpoints() {
+        if let Ok(Some(fp)) = api.fingerprint_at(&endpoint).await {
+            seen.push((endpoint, fp));
+        }
+    }
+    match seen.first() {
+        None => Ok(None),
+        Some((_, first)) if seen.iter().all(|(_, fp)| fp == first) => Ok(Some(*first)),
+        Some(_) => Err(Refusal::SplitBrain(
+            seen.iter()
+                .map(|(e, fp)| format!("{e} has fingerprint {fp}"))
+                .collect(),
+        )
+        .into()),
+    }
+}
+
+/// Provisions the cluster through `target` only (`ProvisionCluster` provisions the node that
+/// receives it, so it is never sent to, or retried on, another node), unless any reachable
+/// endpoint already reports a provisioned cluster. Afterwards every provisioned endpoint must
+/// report the same cluster.
+pub async fn provision(
+    api: &dyn AdminApi,
+    target: &str,
+    req: &ProvisionRequest,
+) -> Result<Provisioned, Error> {
+    one_cluster(api).await?;
+    if let Some(ident) = Survey::take(api).await.provisioned() {
+        tracing::info!(
+            "not provisioning: {} reports cluster \"{}\" provisioned",
+            ident.endpoint,
+            ident.cluster_name
+        );
+        return Ok(Provisioned::Already);
+    }
+    let outcome = api.provision_at(target, req).await?;
+    match outcome {
+        Provisioned::Now => tracing::info!("provisioned the cluster at {target}: {req:?}"),
+        Provisioned::Already => {
+            tracing::info!("{target}: the cluster was provisioned by someone else")
+        }
+    }
+    one_cluster(api).await?;
     Ok(outcome)
 }
 
 /// Read-modify-write of the cluster configuration, refusing what Restate cannot do and (unless
-/// `skip_safety_checks`) a replication the alive nodes cannot hold. Returns the configuration now
-/// in force.
+/// `skip_safety_checks`) a replication the alive nodes cannot hold. The write is made only if
+/// the stored configuration did not change while it was checked, and it sends the partition
+/// replication only when the user set it (the server keeps its own otherwise). Returns the
+/// configuration now in force.
 pub async fn apply(
     api: &dyn AdminApi,
     cluster_name: &str,
     desired: &DesiredConfig,
     skip_safety_checks: bool,
 ) -> Result<ClusterConfig, Error> {
-    let current = api.cluster_config().await?;
+    let stored = api.stored_config().await?;
+    let current = &stored.config;
     rules::check_provider_change(cluster_name, &current.log_provider, &desired.log_provider)?;
-    let next = rules::merge(&current, desired);
-    if rules::unchanged(&current, &next) {
-        return Ok(current);
+    let next = rules::merge(current, desired);
+    if rules::unchanged(current, &next) {
+        return Ok(stored.config);
     }
-    let needed = rules::capacity_needed(&current, &next);
+    let needed = rules::capacity_needed(current, &next);
     if !skip_safety_checks && !needed.is_empty() {
         let view = view::read(api).await?;
         for (replication, holder) in &needed {
             rules::capacity(replication, *holder, &view.nodes)?;
         }
     }
-    tracing::info!("setting the cluster configuration: {next:?}");
-    api.set_cluster_config(&next).await?;
-    Ok(api.cluster_config().await?)
+    let again = api.stored_config().await?;
+    if (again.logs_version, again.partition_table_version)
+        != (stored.logs_version, stored.partition_table_version)
+    {
+        return Err(Refusal::ConfigChangedDuringApply {
+            what: describe_change(current, &again.config),
+        }
+        .into());
+    }
+    let request = rules::request(current, desired);
+    tracing::info!("setting the cluster configuration: {request:?}");
+    api.set_cluster_config(&request).await?;
+    Ok(api.stored_config().await?.config)
+}
+
+fn describe_change(before: &ClusterConfig, after: &ClusterConfig) -> String {
+    let show = |c: &ClusterConfig| {
+        format!(
+            "{} {}, partitions {}",
+            c.log_provider,
+            c.log_replication
+                .as_ref()
+                .map_or("-".into(), |r| r.canonical()),
+            c.partition_replication
+                .as_ref()
+                .map_or("-".into(), |r| r.canonical())
+        )
+    };
+    if before == after {
+        "its version moved".into()
+    } else {
+        format!("from {} to {}", show(before), show(after))
+    }
 }
 
 /// The logs that have not reached `config` yet.
@@ -52,6 +172,14 @@ pub async fn pending_logs(
     config: &ClusterConfig,
 ) -> Result<Vec<PendingLog>, Error> {
     Ok(rules::pending_logs(&api.logs().await?, config))
+}
+
+/// The ids of the logs not yet on `config`.
+pub async fn pending_log_ids(
+    api: &dyn AdminApi,
+    config: &ClusterConfig,
+) -> Result<Vec<u32>, Error> {
+    Ok(rules::pending_log_ids(&api.logs().await?, config))
 }
 
 /// Polls until every log's tail uses the configured provider and replication, for at most

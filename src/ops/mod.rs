@@ -16,15 +16,33 @@ use crate::client::{self, AdminClient, SnapshotTaken};
 use crate::domain::rules::PendingLog;
 use crate::domain::{
     self, ClusterConfig, ControllerState, Ident, LogsView, NodesConfiguration, ProvisionRequest,
-    Provisioned,
+    Provisioned, StoredConfig,
 };
 
 /// The admin calls orchestration needs, in domain types.
 #[async_trait]
 pub trait AdminApi: Send + Sync {
+    /// What the first node that answers says about itself.
     async fn ident(&self) -> Result<Ident, client::Error>;
-    async fn provision(&self, req: &ProvisionRequest) -> Result<Provisioned, client::Error>;
-    async fn cluster_config(&self) -> Result<ClusterConfig, client::Error>;
+    /// What every endpoint says about itself, one attempt each, in the configured order.
+    async fn idents(&self) -> Vec<(String, Result<Ident, client::Error>)>;
+    /// Provisions the node at `endpoint` (and only it).
+    async fn provision_at(
+        &self,
+        endpoint: &str,
+        req: &ProvisionRequest,
+    ) -> Result<Provisioned, client::Error>;
+    /// What provisioning at `endpoint` would set up; changes nothing.
+    async fn provision_dry_run(
+        &self,
+        endpoint: &str,
+        req: &ProvisionRequest,
+    ) -> Result<ClusterConfig, client::Error>;
+    /// The fingerprint of the cluster `endpoint` belongs to, None when it is not provisioned.
+    async fn fingerprint_at(&self, endpoint: &str) -> Result<Option<u64>, client::Error>;
+    /// The configuration in the metadata store, with the versions it was read at.
+    async fn stored_config(&self) -> Result<StoredConfig, client::Error>;
+    /// Writes the configuration; `partition_replication: None` keeps the cluster's.
     async fn set_cluster_config(&self, config: &ClusterConfig) -> Result<(), client::Error>;
     async fn nodes_configuration(&self) -> Result<NodesConfiguration, client::Error>;
     async fn partition_ids(&self) -> Result<Vec<u32>, client::Error>;
@@ -35,22 +53,41 @@ pub trait AdminApi: Send + Sync {
         partition_id: u32,
         trim_log: bool,
     ) -> Result<SnapshotTaken, client::Error>;
-    /// The endpoints, for messages.
-    fn endpoints(&self) -> String;
+    /// The configured endpoints, in order.
+    fn endpoints(&self) -> Vec<String>;
     /// Calls sent so far (tests and benchmarks count them).
     fn rpc_count(&self) -> usize;
 }
 
+// Each method calls the client's inherent method of the same name (inherent methods win over
+// the trait's in `AdminClient::name` paths).
 #[async_trait]
 impl AdminApi for AdminClient {
     async fn ident(&self) -> Result<Ident, client::Error> {
         AdminClient::ident(self).await
     }
-    async fn provision(&self, req: &ProvisionRequest) -> Result<Provisioned, client::Error> {
-        AdminClient::provision(self, req).await
+    async fn idents(&self) -> Vec<(String, Result<Ident, client::Error>)> {
+        AdminClient::idents(self).await
     }
-    async fn cluster_config(&self) -> Result<ClusterConfig, client::Error> {
-        AdminClient::cluster_config(self).await
+    async fn provision_at(
+        &self,
+        endpoint: &str,
+        req: &ProvisionRequest,
+    ) -> Result<Provisioned, client::Error> {
+        AdminClient::provision_at(self, endpoint, req).await
+    }
+    async fn provision_dry_run(
+        &self,
+        endpoint: &str,
+        req: &ProvisionRequest,
+    ) -> Result<ClusterConfig, client::Error> {
+        AdminClient::provision_dry_run(self, endpoint, req).await
+    }
+    async fn fingerprint_at(&self, endpoint: &str) -> Result<Option<u64>, client::Error> {
+        AdminClient::fingerprint_at(self, endpoint).await
+    }
+    async fn stored_config(&self) -> Result<StoredConfig, client::Error> {
+        AdminClient::stored_config(self).await
     }
     async fn set_cluster_config(&self, config: &ClusterConfig) -> Result<(), client::Error> {
         AdminClient::set_cluster_config(self, config).await
@@ -75,8 +112,12 @@ impl AdminApi for AdminClient {
         let timeout = self.settings().request_timeout;
         AdminClient::create_snapshot(self, partition_id, trim_log, timeout).await
     }
-    fn endpoints(&self) -> String {
-        self.endpoint_list()
+    fn endpoints(&self) -> Vec<String> {
+        self.settings()
+            .endpoints
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
     fn rpc_count(&self) -> usize {
         AdminClient::rpc_count(self)

@@ -5,21 +5,22 @@ use std::time::{Duration, Instant};
 use super::{view, whole_seconds, AdminApi, Error};
 use crate::client;
 use crate::domain::rules::{self, NodeWant};
-use crate::domain::NodeView;
+use crate::domain::{ClusterView, NodeView};
 
 const NODE_POLL: Duration = Duration::from_millis(500);
 
-/// Polls the cluster until the node is there as wanted, for at most `timeout`.
+/// Polls the cluster until the node is there as wanted, for at most `timeout`. Returns the node
+/// and the view it was found in (its cluster's name and fingerprint).
 pub async fn wait_until_ready(
     api: &dyn AdminApi,
     want: &NodeWant,
     timeout: Duration,
-) -> Result<NodeView, Error> {
+) -> Result<(NodeView, ClusterView), Error> {
     let started = Instant::now();
     loop {
         let now = match view::read(api).await {
             Ok(view) => match rules::node_readiness(&view, want) {
-                Ok(node) => return Ok(node.clone()),
+                Ok(node) => return Ok((node.clone(), view)),
                 Err(now) => now,
             },
             // Not readable yet: a node restarting, a cluster about to be provisioned.

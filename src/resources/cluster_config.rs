@@ -9,12 +9,14 @@ use tf_provider::schema::{AttributeType, Schema};
 use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, Diagnostics, Resource};
 
+use crate::domain::rules;
 use crate::domain::{
-    rules, ClusterConfig, DesiredConfig, Error, LogProvider, ProvisionRequest, Replication,
+    ClusterConfig, DesiredConfig, Endpoint, Error, LogProvider, ProvisionRequest, Replication,
 };
-use crate::ops::{self, AdminApi};
+use crate::ops::cluster_config::{self as cc, Survey};
+use crate::ops::AdminApi;
 use crate::tf::context::probe;
-use crate::tf::schema::{computed, optional_computed, required, schema};
+use crate::tf::schema::{computed, optional, optional_computed, required, schema};
 use crate::tf::value::{known_i64, known_str};
 use crate::tf::{diag, plan, validate, Op, ProviderContext, Timeouts};
 
@@ -23,14 +25,18 @@ use crate::tf::{diag, plan, validate, Op, ProviderContext, Timeouts};
 pub struct State {
     pub id: Value<String>,
     pub cluster_name: Value<String>,
+    pub cluster_fingerprint: Value<String>,
     pub log_provider: Value<String>,
     pub log_replication: Value<String>,
     pub partition_replication: Value<String>,
     pub log_nodeset_size: Value<i64>,
     pub num_partitions: Value<i64>,
     pub provision: Value<bool>,
+    pub provision_endpoint: Value<String>,
     pub wait_for_logs: Value<bool>,
+    pub pending_logs: Value<Vec<Value<i64>>>,
     pub skip_safety_checks: Value<bool>,
+    pub allow_lower_replication: Value<bool>,
     #[serde(with = "crate::tf::value::optional_block")]
     pub timeouts: Value<Timeouts>,
 }
@@ -65,6 +71,9 @@ fn desired(diags: &mut Diagnostics, c: &State) -> Option<DesiredConfig> {
     });
     validate::check(diags, "num_partitions", &c.num_partitions, |n| {
         rules::num_partitions(*n)
+    });
+    validate::check(diags, "provision_endpoint", &c.provision_endpoint, |e| {
+        Endpoint::parse(e)
     });
     if let Some(p) = &log_provider {
         for (attribute, set, setting) in [
@@ -106,6 +115,14 @@ fn provision_request(c: &State, d: &DesiredConfig) -> ProvisionRequest {
     }
 }
 
+/// The node provisioning goes to: `provision_endpoint`, else the provider's first endpoint.
+fn provision_target(c: &State, api: &dyn AdminApi) -> Option<String> {
+    known_str(&c.provision_endpoint)
+        .and_then(|e| Endpoint::parse(e).ok())
+        .map(|e| e.to_string())
+        .or_else(|| api.endpoints().into_iter().next())
+}
+
 /// Keeps the spelling of `prior` when the server's value means the same (so "2" does not turn into
 /// "{node: 2}" on every refresh); otherwise the server's value in its shortest form.
 fn replication_for_state(prior: &Value<String>, server: Option<&Replication>) -> Value<String> {
@@ -119,9 +136,10 @@ fn replication_for_state(prior: &Value<String>, server: Option<&Replication>) ->
 }
 
 /// Fills the cluster-owned attributes of `state` from the server.
-fn absorb(state: &mut State, cluster_name: &str, c: &ClusterConfig) {
+fn absorb(state: &mut State, cluster_name: &str, fingerprint: u64, c: &ClusterConfig) {
     state.id = Value::Value(cluster_name.to_string());
     state.cluster_name = Value::Value(cluster_name.to_string());
+    state.cluster_fingerprint = Value::Value(fingerprint.to_string());
     state.log_provider = Value::Value(c.log_provider.to_string());
     state.log_replication =
         replication_for_state(&state.log_replication, c.log_replication.as_ref());
@@ -133,6 +151,15 @@ fn absorb(state: &mut State, cluster_name: &str, c: &ClusterConfig) {
     state.num_partitions = Value::Value(i64::from(c.num_partitions));
 }
 
+fn log_ids(ids: &[u32]) -> Value<Vec<Value<i64>>> {
+    Value::Value(ids.iter().map(|i| Value::Value(i64::from(*i))).collect())
+}
+
+/// The fingerprint recorded in state, if any.
+fn recorded_fingerprint(s: &State) -> Option<u64> {
+    known_str(&s.cluster_fingerprint).and_then(|f| f.parse().ok())
+}
+
 /// The defaults of the attributes the cluster does not own, from the configuration.
 fn plan_defaults(planned: &mut State, config: &State) {
     plan::default_from_config(&mut planned.provision, &config.provision, false);
@@ -142,6 +169,10 @@ fn plan_defaults(planned: &mut State, config: &State) {
         &config.skip_safety_checks,
         false,
     );
+    // With wait_for_logs, apply leaves no log behind: a log still pending is a diff.
+    if planned.wait_for_logs == Value::Value(true) {
+        planned.pending_logs = Value::Value(Vec::new());
+    }
 }
 
 /// The transition rules against what the cluster (or the prior state) has now.
@@ -165,18 +196,58 @@ fn check_transition(
     }
 }
 
-/// Plan-time checks against the live cluster, made when it answers quickly.
-async fn plan_against_cluster(diags: &mut Diagnostics, api: &dyn AdminApi, planned: &State) {
-    let Some(ident) = probe(api.ident()).await else {
-        return;
-    };
-    if let Err(e) = ident.require_provisioned() {
-        if planned.provision == Value::Value(false) {
-            diag::refused(diags, &e);
+/// Warnings about a change that leaves no failure tolerance (when the nodes answer quickly).
+async fn plan_tolerance(
+    diags: &mut Diagnostics,
+    ctx: &ProviderContext,
+    api: &dyn AdminApi,
+    current: &ClusterConfig,
+    next: &ClusterConfig,
+) {
+    if let Some(view) = probe(ctx.view(api, false)).await {
+        for a in rules::failure_tolerance(Some(current), next, &view.nodes) {
+            diag::advice(diags, &a);
         }
-        return;
     }
-    if let Some(current) = probe(api.cluster_config()).await {
+}
+
+impl ClusterConfigResource {
+    /// Plan-time checks of a new resource against the live cluster, made when it answers quickly;
+    /// fills in what the cluster will report.
+    async fn plan_create_against_cluster(
+        &self,
+        diags: &mut Diagnostics,
+        api: &dyn AdminApi,
+        planned: &mut State,
+        config: &State,
+        desired: &DesiredConfig,
+    ) {
+        let Some(survey) = probe(async { Ok::<_, ()>(Survey::take(api).await) }).await else {
+            return;
+        };
+        let Some(ident) = survey.provisioned().cloned() else {
+            // Not provisioned: refused without provision = true; otherwise the values the
+            // provisioning node will use, from its dry run.
+            let Some(any) = survey.any() else { return };
+            if planned.provision != Value::Value(true) {
+                if let Err(e) = any.require_provisioned() {
+                    diag::refused(diags, &e);
+                }
+                return;
+            }
+            let Some(target) = provision_target(config, api) else {
+                return;
+            };
+            let req = provision_request(config, desired);
+            if let Some(resolved) = probe(api.provision_dry_run(&target, &req)).await {
+                fill_unconfigured(planned, config, &resolved);
+            }
+            return;
+        };
+        let Some(stored) = probe(api.stored_config()).await else {
+            return;
+        };
+        let current = &stored.config;
         check_transition(
             diags,
             &ident.cluster_name,
@@ -184,10 +255,23 @@ async fn plan_against_cluster(diags: &mut Diagnostics, api: &dyn AdminApi, plann
             current.num_partitions,
             planned,
         );
+        let allowed = config.allow_lower_replication == Value::Value(true);
+        if let Err(e) = rules::check_create(&ident.cluster_name, current, desired, allowed) {
+            diag::refused(diags, &e);
+        }
+        for a in rules::advice(current, desired, true) {
+            diag::advice(diags, &a);
+        }
+        let next = rules::merge(current, desired);
+        plan_tolerance(diags, &self.ctx, api, current, &next).await;
+        fill_unconfigured(planned, config, current);
+        planned.cluster_name = Value::Value(ident.cluster_name.clone());
+        planned.id = Value::Value(ident.cluster_name);
+        if let Some(view) = probe(self.ctx.view(api, false)).await {
+            planned.cluster_fingerprint = Value::Value(view.cluster_fingerprint.to_string());
+        }
     }
-}
 
-impl ClusterConfigResource {
     /// Provisions if asked, writes the configuration, waits for the logs if asked, and returns the
     /// new state.
     async fn converge(
@@ -204,35 +288,128 @@ impl ClusterConfigResource {
             }
             return None;
         };
-        let (api, ident) = self.ctx.connect(diags).await?;
-        if let Err(e) = ident.require_provisioned() {
+        let api = self.ctx.api_or_report(diags)?;
+        let api = api.as_ref();
+        let survey = Survey::take(api).await;
+        if survey.provisioned().is_none() {
+            let Some(any) = survey.any().cloned() else {
+                let e = survey.error();
+                if let Some(e) = e {
+                    diag::client(diags, "Cannot reach the Restate cluster", &e);
+                }
+                return None;
+            };
             if !(op == Op::Create && planned.provision == Value::Value(true)) {
-                diag::refused(diags, &e);
+                if let Err(e) = any.require_provisioned() {
+                    diag::refused(diags, &e);
+                }
                 return None;
             }
-            let req = provision_request(config, &desired);
-            if let Err(e) = ops::cluster_config::provision(api.as_ref(), &req).await {
-                diag::ops(diags, &e);
+            let target = provision_target(config, api)?;
+            let outcome = cc::provision(api, &target, &provision_request(config, &desired)).await;
+            self.ctx.invalidate().await;
+            if let Err(e) = outcome {
+                diag::provisioning_failed(diags, &target, &e);
+                return None;
+            }
+        }
+        let ident = diag::client_ok(diags, "Cannot reach the Restate cluster", api.ident().await)?;
+        let fingerprint = self.fingerprint(diags, api, &planned).await?;
+        if op == Op::Create {
+            // Every endpoint must belong to the one cluster this resource starts to track, and
+            // the cluster (provisioned here, or by someone else since the plan) must be as the
+            // plan showed it.
+            diag::ops_ok(diags, cc::one_cluster(api).await)?;
+            let stored = diag::client_ok(
+                diags,
+                "Reading the cluster failed",
+                api.stored_config().await,
+            )?;
+            check_transition(
+                diags,
+                &ident.cluster_name,
+                &stored.config.log_provider,
+                stored.config.num_partitions,
+                &planned,
+            );
+            let allowed = config.allow_lower_replication == Value::Value(true);
+            if let Err(e) =
+                rules::check_create(&ident.cluster_name, &stored.config, &desired, allowed)
+            {
+                diag::refused(diags, &e);
+            }
+            if !diags.errors.is_empty() {
                 return None;
             }
         }
         let skip = planned.skip_safety_checks == Value::Value(true);
-        let applied =
-            ops::cluster_config::apply(api.as_ref(), &ident.cluster_name, &desired, skip).await;
+        let applied = cc::apply(api, &ident.cluster_name, &desired, skip).await;
         self.ctx.invalidate().await;
         let applied = applied.map_err(|e| diag::ops(diags, &e)).ok()?;
-        if planned.wait_for_logs != Value::Value(false) {
+        let pending = if planned.wait_for_logs == Value::Value(false) {
+            diag::ops_ok(diags, cc::pending_log_ids(api, &applied).await)?
+        } else {
             let timeout = Timeouts::of(&planned.timeouts, op);
-            if let Err(e) =
-                ops::cluster_config::wait_for_logs(api.as_ref(), &applied, timeout).await
-            {
+            if let Err(e) = cc::wait_for_logs(api, &applied, timeout).await {
                 diag::ops(diags, &e);
                 return None;
             }
-        }
+            Vec::new()
+        };
         let mut state = planned;
-        absorb(&mut state, &ident.cluster_name, &applied);
+        absorb(&mut state, &ident.cluster_name, fingerprint, &applied);
+        state.pending_logs = log_ids(&pending);
         Some(state)
+    }
+
+    /// The fingerprint of the cluster reached; an error when the state records another one.
+    async fn fingerprint(
+        &self,
+        diags: &mut Diagnostics,
+        api: &dyn AdminApi,
+        recorded: &State,
+    ) -> Option<u64> {
+        let nodes = diag::client_ok(
+            diags,
+            "Reading the cluster failed",
+            api.nodes_configuration().await,
+        )?;
+        let endpoint = api.endpoints().join(", ");
+        if let Err(e) = rules::check_fingerprint(
+            recorded_fingerprint(recorded),
+            &endpoint,
+            &nodes.cluster_name,
+            nodes.cluster_fingerprint,
+        ) {
+            diag::refused(diags, &e);
+            return None;
+        }
+        Some(nodes.cluster_fingerprint)
+    }
+}
+
+/// Values the user left unset, as the cluster has (or will have) them.
+fn fill_unconfigured(planned: &mut State, config: &State, c: &ClusterConfig) {
+    if config.num_partitions.is_null() {
+        planned.num_partitions = Value::Value(i64::from(c.num_partitions));
+    }
+    if config.partition_replication.is_null() {
+        planned.partition_replication = c
+            .partition_replication
+            .as_ref()
+            .map_or(Value::Null, |r| Value::Value(r.canonical()));
+    }
+    let provider_changes = known_str(&config.log_provider) != Some(c.log_provider.as_str());
+    if !provider_changes {
+        if config.log_replication.is_null() {
+            planned.log_replication = c
+                .log_replication
+                .as_ref()
+                .map_or(Value::Null, |r| Value::Value(r.canonical()));
+        }
+        if config.log_nodeset_size.is_null() {
+            planned.log_nodeset_size = Value::Value(i64::from(c.log_nodeset_size));
+        }
     }
 }
 
@@ -243,7 +420,7 @@ impl Resource for ClusterConfigResource {
     type ProviderMetaState<'a> = ValueEmpty;
 
     fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        use AttributeType::{Bool, Number, String as Str};
+        use AttributeType::{Bool, List, Number, String as Str};
         Some(schema(
             "The cluster-wide configuration of a Restate cluster (one per cluster): log provider, log and \
              partition replication, log nodeset size; optionally, provisioning the cluster. Destroying it \
@@ -251,6 +428,15 @@ impl Resource for ClusterConfigResource {
             vec![
                 ("id", computed(Str, "The cluster name.")),
                 ("cluster_name", computed(Str, "The name the cluster reports.")),
+                (
+                    "cluster_fingerprint",
+                    computed(
+                        Str,
+                        "The fingerprint of the cluster (its nodes configuration's): every later read or \
+                         apply that reaches a cluster with another fingerprint, whatever its name, is an \
+                         error, and the state is kept.",
+                    ),
+                ),
                 (
                     "log_provider",
                     required(
@@ -276,8 +462,8 @@ impl Resource for ClusterConfigResource {
                     optional_computed(
                         Str,
                         "Copies of each partition processor, same grammar as `log_replication`. Unset: the \
-                         cluster's current value is kept. Must not need more than the alive workers (checked at \
-                         apply).",
+                         cluster keeps its own (it is not sent). Must not need more than the alive workers \
+                         (checked at apply).",
                     ),
                 ),
                 (
@@ -294,16 +480,25 @@ impl Resource for ClusterConfigResource {
                         Number,
                         "Number of partitions, 1 to 65535. Used only when this resource provisions the \
                          cluster; Restate cannot repartition, so a different value on a provisioned cluster is \
-                         refused at plan time. Unset: the cluster's value (when provisioning: the node's \
-                         `default-num-partitions`).",
+                         refused at plan time. Unset: the cluster's value (when provisioning: the provisioning \
+                         node's `default-num-partitions`, shown in the plan from its dry run).",
                     ),
                 ),
                 (
                     "provision",
                     optional_computed(
                         Bool,
-                        "If the cluster is not provisioned: `true` provisions it with these values (someone \
-                         else having provisioned it meanwhile is fine), `false` is an error. Default `false`.",
+                        "If no endpoint reports a provisioned cluster: `true` provisions it with these values, \
+                         through one node only (`provision_endpoint`), `false` is an error. Default `false`.",
+                    ),
+                ),
+                (
+                    "provision_endpoint",
+                    optional(
+                        Str,
+                        "The node provisioning is sent to (`http://host:port`): Restate provisions the node \
+                         that receives the request, so it goes to this one node and is never retried on \
+                         another. Default: the provider's first endpoint.",
                     ),
                 ),
                 (
@@ -311,8 +506,17 @@ impl Resource for ClusterConfigResource {
                     optional_computed(
                         Bool,
                         "Apply returns only once every log's tail segment uses the requested provider and \
-                         replication (Restate moves logs in the background), bounded by `timeouts`. Default \
+                         replication (Restate moves logs in the background), bounded by `timeouts`. With it, \
+                         a log still pending after a refresh (`pending_logs`) shows as a diff. Default \
                          `true`.",
+                    ),
+                ),
+                (
+                    "pending_logs",
+                    computed(
+                        List(Box::new(Number)),
+                        "The ids of the logs whose tail segment is not yet on the configured provider and \
+                         replication, as the last read or apply found them.",
                     ),
                 ),
                 (
@@ -321,6 +525,15 @@ impl Resource for ClusterConfigResource {
                         Bool,
                         "Skip the apply-time check that the alive nodes can hold the requested replication. \
                          Default `false`.",
+                    ),
+                ),
+                (
+                    "allow_lower_replication",
+                    optional(
+                        Bool,
+                        "Creating this resource on a cluster that already runs must not lower its log or \
+                         partition replication unseen: that is refused unless this is `true`. (Importing the \
+                         configuration first shows every change as a diff instead.)",
                     ),
                 ),
             ],
@@ -347,6 +560,7 @@ impl Resource for ClusterConfigResource {
         _meta: ValueEmpty,
     ) -> Option<(State, ValueEmpty)> {
         let (api, ident) = self.ctx.connect(diags).await?;
+        let api = api.as_ref();
         if let Some(id) = known_str(&state.id) {
             if id != ident.cluster_name {
                 let e = Error::WrongCluster {
@@ -358,18 +572,27 @@ impl Resource for ClusterConfigResource {
                 return None;
             }
         }
-        // Its admin port would not answer: say so at once instead of retrying.
-        if let Err(e) = ident.require_provisioned() {
-            diag::refused(diags, &e);
-            return None;
+        if ident.require_provisioned().is_err() {
+            // The node answering may wait to join; another endpoint may know the cluster.
+            if let Some(p) = Survey::take(api).await.provisioned() {
+                tracing::debug!("{} is provisioned; reading through it", p.endpoint);
+            } else {
+                if let Err(e) = ident.require_provisioned() {
+                    diag::refused(diags, &e);
+                }
+                return None;
+            }
         }
-        let config = diag::client_ok(
+        let fingerprint = self.fingerprint(diags, api, &state).await?;
+        let stored = diag::client_ok(
             diags,
             "Reading the cluster configuration failed",
-            api.cluster_config().await,
+            api.stored_config().await,
         )?;
+        let pending = diag::ops_ok(diags, cc::pending_log_ids(api, &stored.config).await)?;
         let mut state = state;
-        absorb(&mut state, &ident.cluster_name, &config);
+        absorb(&mut state, &ident.cluster_name, fingerprint, &stored.config);
+        state.pending_logs = log_ids(&pending);
         Some((state, private_state))
     }
 
@@ -385,7 +608,12 @@ impl Resource for ClusterConfigResource {
             return None;
         }
         let mut planned = proposed;
-        plan::unknown(&mut [&mut planned.id, &mut planned.cluster_name]);
+        plan::unknown(&mut [
+            &mut planned.id,
+            &mut planned.cluster_name,
+            &mut planned.cluster_fingerprint,
+        ]);
+        plan::unknown(&mut [&mut planned.pending_logs]);
         plan_defaults(&mut planned, &config);
         plan::unknown_unless_configured(&mut planned.log_replication, &config.log_replication);
         plan::unknown_unless_configured(
@@ -394,13 +622,14 @@ impl Resource for ClusterConfigResource {
         );
         plan::unknown_unless_configured(&mut planned.log_nodeset_size, &config.log_nodeset_size);
         plan::unknown_unless_configured(&mut planned.num_partitions, &config.num_partitions);
+        if let (Some(api), Some(desired)) = (self.ctx.api_if_known(), &desired) {
+            self.plan_create_against_cluster(diags, api.as_ref(), &mut planned, &config, desired)
+                .await;
+        }
         if desired.is_some_and(|d| d.log_provider == LogProvider::Local) {
             // The local provider has no replication or nodeset size: the server reports none.
             planned.log_replication = Value::Null;
             planned.log_nodeset_size = Value::Value(0);
-        }
-        if let Some(api) = self.ctx.api_if_known() {
-            plan_against_cluster(diags, api.as_ref(), &planned).await;
         }
         Some((planned, ValueEmpty::default()))
     }
@@ -414,7 +643,7 @@ impl Resource for ClusterConfigResource {
         prior_private: ValueEmpty,
         _meta: ValueEmpty,
     ) -> Option<(State, ValueEmpty, Vec<AttributePath>)> {
-        desired(diags, &config);
+        let desired = desired(diags, &config);
         if !diags.errors.is_empty() {
             return None;
         }
@@ -422,12 +651,34 @@ impl Resource for ClusterConfigResource {
         plan_defaults(&mut planned, &config);
         let prior_provider = known_str(&prior.log_provider).map(LogProvider::reported);
         let prior_partitions = known_i64(&prior.num_partitions).and_then(|n| u32::try_from(n).ok());
-        if let (Some(provider), Some(partitions)) = (prior_provider, prior_partitions) {
+        if let (Some(provider), Some(partitions)) = (&prior_provider, prior_partitions) {
             let name = known_str(&prior.cluster_name).unwrap_or_default();
-            check_transition(diags, name, &provider, partitions, &planned);
+            check_transition(diags, name, provider, partitions, &planned);
         }
         if !diags.errors.is_empty() {
             return None;
+        }
+        // What the cluster has now, from the prior state: lowering a replication is said.
+        let current = ClusterConfig {
+            num_partitions: prior_partitions.unwrap_or(0),
+            partition_replication: known_str(&prior.partition_replication)
+                .and_then(|r| r.parse().ok()),
+            log_provider: prior_provider.unwrap_or(LogProvider::Local),
+            log_replication: known_str(&prior.log_replication).and_then(|r| r.parse().ok()),
+            log_nodeset_size: known_i64(&prior.log_nodeset_size)
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0),
+        };
+        if let Some(desired) = &desired {
+            let advice = rules::advice(&current, desired, false);
+            for a in &advice {
+                diag::advice(diags, a);
+            }
+            let next = rules::merge(&current, desired);
+            let changes = !rules::unchanged(&current, &next);
+            if let (true, Some(api)) = (changes, self.ctx.api_if_known()) {
+                plan_tolerance(diags, &self.ctx, api.as_ref(), &current, &next).await;
+            }
         }
         // Moving to replicated without a configured replication: the server picks it, so it is
         // unknown until apply.
@@ -437,6 +688,9 @@ impl Resource for ClusterConfigResource {
                 &mut planned.log_nodeset_size,
                 &config.log_nodeset_size,
             );
+        }
+        if planned.wait_for_logs == Value::Value(false) && planned != prior {
+            planned.pending_logs = Value::Unknown;
         }
         Some((planned, prior_private, Vec::new()))
     }

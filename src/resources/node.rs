@@ -10,9 +10,9 @@ use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, Diagnostics, Resource};
 
 use crate::domain::role::parse_roles;
-use crate::domain::rules::NodeWant;
+use crate::domain::rules::{self, NodeWant};
 use crate::domain::version::check_upgrade;
-use crate::domain::{NodeView, Version};
+use crate::domain::{ClusterView, NodeView, Version};
 use crate::ops;
 use crate::tf::context::probe;
 use crate::tf::schema::{computed, optional, required, schema};
@@ -23,6 +23,7 @@ use crate::tf::{diag, plan, validate, Op, ProviderContext, Timeouts};
 #[serde(default)]
 pub struct State {
     pub id: Value<String>,
+    pub cluster_fingerprint: Value<String>,
     pub name: Value<String>,
     pub roles: Value<Vec<Value<String>>>,
     pub expected_version: Value<String>,
@@ -70,8 +71,27 @@ fn want(diags: &mut Diagnostics, c: &State) -> Option<NodeWant> {
     })
 }
 
+/// The cluster in `view` must be the one recorded in `state` (same fingerprint).
+fn check_cluster(
+    diags: &mut Diagnostics,
+    state: &State,
+    view: &ClusterView,
+    endpoint: &str,
+) -> bool {
+    let recorded = known_str(&state.cluster_fingerprint).and_then(|f| f.parse().ok());
+    rules::check_fingerprint(
+        recorded,
+        endpoint,
+        &view.cluster_name,
+        view.cluster_fingerprint,
+    )
+    .map_err(|e| diag::refused(diags, &e))
+    .is_ok()
+}
+
 /// Copies what the cluster reports into the computed attributes (and `roles`, so drift shows).
-fn absorb(state: &mut State, n: &NodeView) {
+fn absorb(state: &mut State, n: &NodeView, fingerprint: u64) {
+    state.cluster_fingerprint = Value::Value(fingerprint.to_string());
     let r = &n.record;
     state.id = Value::Value(r.name.clone());
     state.name = Value::Value(r.name.clone());
@@ -126,11 +146,14 @@ impl NodeResource {
         let want = want(diags, &planned)?;
         let api = self.ctx.api_or_report(diags)?;
         let timeout = Timeouts::of(&planned.timeouts, op);
-        let node = ops::nodes::wait_until_ready(api.as_ref(), &want, timeout).await;
+        let found = ops::nodes::wait_until_ready(api.as_ref(), &want, timeout).await;
         self.ctx.invalidate().await;
-        let node = node.map_err(|e| diag::ops(diags, &e)).ok()?;
+        let (node, view) = found.map_err(|e| diag::ops(diags, &e)).ok()?;
+        if !check_cluster(diags, &planned, &view, &api.endpoints().join(", ")) {
+            return None;
+        }
         let mut state = planned;
-        absorb(&mut state, &node);
+        absorb(&mut state, &node, view.cluster_fingerprint);
         Some(state)
     }
 }
@@ -148,6 +171,14 @@ impl Resource for NodeResource {
              version). Destroying it only stops tracking it: the node stays a cluster member.",
             vec![
                 ("id", computed(Str, "The node name.")),
+                (
+                    "cluster_fingerprint",
+                    computed(
+                        Str,
+                        "The fingerprint of the node's cluster: a later read or apply that reaches a cluster \
+                         with another fingerprint, whatever its name, is an error, and the state is kept.",
+                    ),
+                ),
                 (
                     "name",
                     required(Str, "The node's `node-name`. Changing it replaces the resource."),
@@ -238,10 +269,14 @@ impl Resource for NodeResource {
             .or(known_str(&state.id))
             .unwrap_or_default()
             .to_string();
+        // Another cluster (same name or not) is an error, and the state stays as it is.
+        if !check_cluster(diags, &state, &view, &api.endpoints().join(", ")) {
+            return None;
+        }
         let mut state = state;
-        // Gone from the cluster: no state, so Terraform drops it and plans to create it again.
+        // Gone from this cluster: no state, so Terraform drops it and plans to create it again.
         let node = view.node(&name)?;
-        absorb(&mut state, node);
+        absorb(&mut state, node, view.cluster_fingerprint);
         Some((state, private))
     }
 
@@ -256,6 +291,7 @@ impl Resource for NodeResource {
         let mut planned = proposed;
         planned.id = planned.name.clone();
         plan::unknown(&mut [&mut planned.node_id]);
+        plan::unknown(&mut [&mut planned.cluster_fingerprint]);
         observed_unknown(&mut planned);
         if let Some(want) = want {
             self.check_version_plan(diags, &want).await;

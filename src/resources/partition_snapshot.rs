@@ -16,7 +16,7 @@ use crate::ops::snapshots::SnapshotOutcome;
 use crate::ops::{self, AdminApi};
 use crate::tf::context::probe;
 use crate::tf::schema::{computed, optional, optional_computed, schema, ObjectFields};
-use crate::tf::value::known_vec;
+use crate::tf::value::{known_str, known_vec};
 use crate::tf::{diag, plan, validate, Op, ProviderContext, Timeouts};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -31,6 +31,7 @@ pub struct Snapshot {
 #[serde(default)]
 pub struct State {
     pub id: Value<String>,
+    pub cluster_fingerprint: Value<String>,
     pub partition_ids: Value<Vec<Value<i64>>>,
     pub trim_log: Value<bool>,
     pub triggers: Value<BTreeMap<String, Value<String>>>,
@@ -123,7 +124,11 @@ fn snapshots_state(outcome: &SnapshotOutcome) -> Vec<Snapshot> {
 }
 
 fn unknown_results(planned: &mut State) {
-    plan::unknown(&mut [&mut planned.id, &mut planned.created_at]);
+    plan::unknown(&mut [
+        &mut planned.id,
+        &mut planned.created_at,
+        &mut planned.cluster_fingerprint,
+    ]);
     planned.snapshots = Value::Unknown;
 }
 
@@ -134,6 +139,11 @@ impl PartitionSnapshotResource {
             return None;
         }
         let api: Arc<dyn AdminApi> = self.ctx.api_or_report(diags)?;
+        let nodes = diag::client_ok(
+            diags,
+            "Reading the cluster failed",
+            api.nodes_configuration().await,
+        )?;
         let table = diag::client_ok(
             diags,
             "Reading the partition table failed",
@@ -161,6 +171,7 @@ impl PartitionSnapshotResource {
             return None;
         }
         let mut state = planned;
+        state.cluster_fingerprint = Value::Value(nodes.cluster_fingerprint.to_string());
         let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
         state.id = Value::Value(now.clone());
         state.created_at = Value::Value(now);
@@ -186,6 +197,14 @@ impl Resource for PartitionSnapshotResource {
              Import is not supported: a snapshot is taken, not adopted.",
             vec![
                 ("id", computed(Str, "When the snapshots were taken (RFC 3339).")),
+                (
+                    "cluster_fingerprint",
+                    computed(
+                        Str,
+                        "The fingerprint of the cluster the snapshots were taken of: a later read that \
+                         reaches a cluster with another fingerprint is an error, and the state is kept.",
+                    ),
+                ),
                 (
                     "partition_ids",
                     optional_computed(
@@ -237,12 +256,32 @@ impl Resource for PartitionSnapshotResource {
 
     async fn read<'a>(
         &self,
-        _diags: &mut Diagnostics,
+        diags: &mut Diagnostics,
         state: State,
         private: Value<Private>,
         _meta: ValueEmpty,
     ) -> Option<(State, Value<Private>)> {
-        // Snapshots are immutable records of what was taken; there is nothing to refresh.
+        // The snapshots are records of what was taken; the cluster they were taken of must still
+        // be the one the provider reaches.
+        let api = self.ctx.api_or_report(diags)?;
+        let view = diag::client_ok(
+            diags,
+            "Reading the cluster failed",
+            self.ctx.view(api.as_ref(), false).await,
+        )?;
+        let recorded = known_str(&state.cluster_fingerprint).and_then(|f| f.parse().ok());
+        let endpoint = api.endpoints().join(", ");
+        if let Err(e) = rules::check_fingerprint(
+            recorded,
+            &endpoint,
+            &view.cluster_name,
+            view.cluster_fingerprint,
+        ) {
+            diag::refused(diags, &e);
+            return None;
+        }
+        let mut state = state;
+        state.cluster_fingerprint = Value::Value(view.cluster_fingerprint.to_string());
         Some((state, private))
     }
 

@@ -1,8 +1,10 @@
 //! An in-process fake of the admin API: a cluster in memory that behaves like Restate 1.7 where
-//! the provider depends on it (provisioning once, `SetClusterConfiguration` replacing the whole
-//! configuration and refusing what the server refuses, logs that move to a new configuration a
-//! few reads later and only when the log servers can hold it, nodes that join late, snapshots
-//! that fail for chosen partitions).
+//! the provider depends on it (provisioning once, `SetClusterConfiguration` replacing the log
+//! provider's settings and keeping an unset partition replication, refusing what the server
+//! refuses, logs that move to a new configuration a few reads later and only when the log servers
+//! can hold it, nodes that join late, snapshots that fail for chosen partitions), plus other
+//! endpoints a test can list: nodes still waiting to be provisioned, nodes of another cluster,
+//! nodes that are down.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,11 +18,25 @@ use crate::domain::error::Holder;
 use crate::domain::{
     rules, ClusterConfig, ControllerState, Ident, Location, LogProvider, LogTail, LogsView,
     NodeRecord, NodeView, NodesConfiguration, Processor, ProvisionRequest, Provisioned,
-    Replication, Role,
+    Replication, Role, StoredConfig,
 };
 use crate::ops::AdminApi;
 
 pub const ENDPOINT: &str = "http://fake-n1:5122";
+
+/// An endpoint besides the cluster's own ([`ENDPOINT`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OtherEndpoint {
+    /// A node waiting to be provisioned (or to join).
+    Unprovisioned { cluster_name: String },
+    /// A node that runs a cluster of its own.
+    OwnCluster {
+        cluster_name: String,
+        fingerprint: u64,
+    },
+    /// Nothing answers.
+    Down,
+}
 
 /// What the fake cluster holds; tests change it between calls.
 #[derive(Clone, Debug)]
@@ -39,6 +55,14 @@ pub struct FakeState {
     pub joining: Vec<(usize, NodeView)>,
     /// Partitions whose snapshot fails, with the error.
     pub snapshot_failures: BTreeMap<u32, client::Error>,
+    /// The other endpoints, tried after (or, with `others_first`, before) the cluster's own.
+    pub others: Vec<(String, OtherEndpoint)>,
+    pub others_first: bool,
+    /// After this many more reads of the stored configuration, someone else writes this one (as
+    /// `restatectl config set` during an apply would).
+    pub interference: Option<(usize, ClusterConfig)>,
+    /// Versions of the logs and the partition table in the metadata store.
+    pub versions: (u32, u32),
     pending_reads: usize,
     snapshots_taken: usize,
     nodes_reads: usize,
@@ -86,6 +110,10 @@ impl FakeState {
             logs_lag: 2,
             joining: Vec::new(),
             snapshot_failures: BTreeMap::new(),
+            others: Vec::new(),
+            others_first: false,
+            interference: None,
+            versions: (1, 1),
             pending_reads: 0,
             snapshots_taken: 0,
             nodes_reads: 0,
@@ -104,11 +132,10 @@ impl FakeState {
         s
     }
 
-    fn provision(&mut self, req: &ProvisionRequest) {
-        self.provisioned = true;
-        self.fingerprint = 0x5eed_0000 + u64::from(req.num_partitions.unwrap_or(0));
+    /// What provisioning with `req` sets up, as a dry run reports it.
+    fn resolve(&self, req: &ProvisionRequest) -> ClusterConfig {
         let provider = req.log_provider.clone().unwrap_or(LogProvider::Replicated);
-        self.config = ClusterConfig {
+        ClusterConfig {
             num_partitions: req.num_partitions.unwrap_or(self.default_num_partitions),
             partition_replication: Some(
                 req.partition_replication
@@ -119,8 +146,57 @@ impl FakeState {
                 .then(|| req.log_replication.clone().unwrap_or(Replication::nodes(1))),
             log_provider: provider,
             log_nodeset_size: req.log_nodeset_size.unwrap_or(0),
-        };
+        }
+    }
+
+    fn provision(&mut self, req: &ProvisionRequest) {
+        self.provisioned = true;
+        self.fingerprint = 0x5eed_0000 + u64::from(req.num_partitions.unwrap_or(0));
+        self.config = self.resolve(req);
         self.pending_reads = self.logs_lag;
+    }
+
+    /// Changes the configuration as `restatectl config set` does: a new version, and the logs
+    /// follow after `logs_lag` reads.
+    pub fn change_config(&mut self, change: impl FnOnce(&mut ClusterConfig)) {
+        change(&mut self.config);
+        self.versions = (self.versions.0 + 1, self.versions.1 + 1);
+        self.pending_reads = self.logs_lag;
+    }
+
+    /// Every endpoint, in the order the provider's settings list them.
+    pub fn endpoint_order(&self) -> Vec<String> {
+        let others = self.others.iter().map(|(e, _)| e.clone());
+        let own = std::iter::once(ENDPOINT.to_string());
+        if self.others_first {
+            others.chain(own).collect()
+        } else {
+            own.chain(others).collect()
+        }
+    }
+
+    fn ident_of(&self, endpoint: &str) -> Result<Ident, client::Error> {
+        let other = self
+            .others
+            .iter()
+            .find(|(e, _)| e == endpoint)
+            .map(|(_, o)| o);
+        let (cluster_name, provisioned) = match other {
+            None => (self.cluster_name.clone(), self.provisioned),
+            Some(OtherEndpoint::Unprovisioned { cluster_name }) => (cluster_name.clone(), false),
+            Some(OtherEndpoint::OwnCluster { cluster_name, .. }) => (cluster_name.clone(), true),
+            Some(OtherEndpoint::Down) => {
+                return Err(unavailable_at(endpoint, "connection refused", "GetIdent"))
+            }
+        };
+        Ok(Ident {
+            endpoint: endpoint.to_string(),
+            cluster_name,
+            node_id: provisioned.then_some(1),
+            roles: Role::ALL.to_vec(),
+            alive: provisioned,
+            provisioned,
+        })
     }
 
     /// What every log's tail becomes once the configuration took effect.
@@ -158,8 +234,12 @@ impl FakeState {
 }
 
 fn unavailable(message: &str, method: &'static str) -> client::Error {
+    unavailable_at(ENDPOINT, message, method)
+}
+
+fn unavailable_at(endpoint: &str, message: &str, method: &'static str) -> client::Error {
     client::Error::Status {
-        endpoint: ENDPOINT.into(),
+        endpoint: endpoint.into(),
         method,
         code: Code::Unavailable,
         message: message.into(),
@@ -205,37 +285,107 @@ const CTRL: &str = "/restate.cluster_ctrl.ClusterCtrlSvc/";
 impl AdminApi for FakeCluster {
     async fn ident(&self) -> Result<Ident, client::Error> {
         self.call(|s| {
-            Ok(Ident {
-                endpoint: ENDPOINT.into(),
-                cluster_name: s.cluster_name.clone(),
-                node_id: s.provisioned.then_some(1),
-                roles: s.nodes[0].record.roles.clone(),
-                alive: s.provisioned,
-                provisioned: s.provisioned,
+            let order = s.endpoint_order();
+            let mut last = None;
+            for endpoint in &order {
+                match s.ident_of(endpoint) {
+                    Ok(ident) => return Ok(ident),
+                    Err(e) => last = Some(e),
+                }
+            }
+            Err(last.unwrap_or_else(|| unavailable("no endpoint", "GetIdent")))
+        })
+    }
+
+    async fn idents(&self) -> Vec<(String, Result<Ident, client::Error>)> {
+        self.call(|s| {
+            s.endpoint_order()
+                .into_iter()
+                .map(|e| {
+                    let ident = s.ident_of(&e);
+                    (e, ident)
+                })
+                .collect()
+        })
+    }
+
+    async fn provision_at(
+        &self,
+        endpoint: &str,
+        req: &ProvisionRequest,
+    ) -> Result<Provisioned, client::Error> {
+        self.call(|s| {
+            let other = s.others.iter_mut().find(|(e, _)| e == endpoint);
+            match other {
+                None if s.provisioned => Ok(Provisioned::Already),
+                None => {
+                    s.provision(req);
+                    Ok(Provisioned::Now)
+                }
+                // The node provisions a cluster of its own: what the provider must never cause.
+                Some((_, o @ OtherEndpoint::Unprovisioned { .. })) => {
+                    let cluster_name = match o {
+                        OtherEndpoint::Unprovisioned { cluster_name } => cluster_name.clone(),
+                        _ => String::new(),
+                    };
+                    *o = OtherEndpoint::OwnCluster {
+                        cluster_name,
+                        fingerprint: 0xbad,
+                    };
+                    Ok(Provisioned::Now)
+                }
+                Some((_, OtherEndpoint::OwnCluster { .. })) => Ok(Provisioned::Already),
+                Some((_, OtherEndpoint::Down)) => Err(unavailable_at(
+                    endpoint,
+                    "connection refused",
+                    "ProvisionCluster",
+                )),
+            }
+        })
+    }
+
+    async fn provision_dry_run(
+        &self,
+        endpoint: &str,
+        req: &ProvisionRequest,
+    ) -> Result<ClusterConfig, client::Error> {
+        self.call(|s| match s.ident_of(endpoint) {
+            Ok(_) => Ok(s.resolve(req)),
+            Err(e) => Err(e),
+        })
+    }
+
+    async fn stored_config(&self) -> Result<StoredConfig, client::Error> {
+        self.call(|s| {
+            if !s.provisioned {
+                return Err(client::Error::NotProvisioned {
+                    endpoint: ENDPOINT.into(),
+                });
+            }
+            match s.interference.take() {
+                Some((0, config)) => s.change_config(|c| *c = config),
+                Some((n, config)) => s.interference = Some((n - 1, config)),
+                None => {}
+            }
+            Ok(StoredConfig {
+                config: s.config.clone(),
+                logs_version: s.versions.0,
+                partition_table_version: s.versions.1,
             })
         })
     }
 
-    async fn provision(&self, req: &ProvisionRequest) -> Result<Provisioned, client::Error> {
-        self.call(|s| {
-            if s.provisioned {
-                return Ok(Provisioned::Already);
-            }
-            s.provision(req);
-            Ok(Provisioned::Now)
-        })
-    }
-
-    async fn cluster_config(&self) -> Result<ClusterConfig, client::Error> {
-        self.call(|s| {
-            if !s.provisioned {
-                return Err(unavailable(
-                    "svc is not ready yet",
-                    "/restate.cluster_ctrl.ClusterCtrlSvc/GetClusterConfiguration",
-                ));
-            }
-            Ok(s.config.clone())
-        })
+    async fn fingerprint_at(&self, endpoint: &str) -> Result<Option<u64>, client::Error> {
+        self.call(
+            |s| match s.others.iter().find(|(e, _)| e == endpoint).map(|(_, o)| o) {
+                None => Ok(s.provisioned.then_some(s.fingerprint)),
+                Some(OtherEndpoint::Unprovisioned { .. }) => Ok(None),
+                Some(OtherEndpoint::OwnCluster { fingerprint, .. }) => Ok(Some(*fingerprint)),
+                Some(OtherEndpoint::Down) => {
+                    Err(unavailable_at(endpoint, "connection refused", "Get"))
+                }
+            },
+        )
     }
 
     async fn set_cluster_config(&self, config: &ClusterConfig) -> Result<(), client::Error> {
@@ -258,8 +408,25 @@ impl AdminApi for FakeCluster {
                     SET,
                 ));
             }
-            if *config != s.config {
-                s.config = config.clone();
+            // An unset partition replication keeps the cluster's (Restate 1.3 and later).
+            let next = ClusterConfig {
+                partition_replication: config
+                    .partition_replication
+                    .clone()
+                    .or_else(|| s.config.partition_replication.clone()),
+                ..config.clone()
+            };
+            if next != s.config {
+                if next.log_provider != s.config.log_provider
+                    || next.log_replication != s.config.log_replication
+                    || next.log_nodeset_size != s.config.log_nodeset_size
+                {
+                    s.versions.0 += 1;
+                }
+                if next.partition_replication != s.config.partition_replication {
+                    s.versions.1 += 1;
+                }
+                s.config = next;
                 s.pending_reads = s.logs_lag;
             }
             Ok(())
@@ -376,8 +543,8 @@ impl AdminApi for FakeCluster {
         })
     }
 
-    fn endpoints(&self) -> String {
-        ENDPOINT.into()
+    fn endpoints(&self) -> Vec<String> {
+        self.with(|s| s.endpoint_order())
     }
 
     fn rpc_count(&self) -> usize {

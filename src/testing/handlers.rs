@@ -38,6 +38,15 @@ fn errors(diags: &[Diag]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The first error whose summary contains `summary`.
+#[track_caller]
+fn error<'d>(diags: &'d [Diag], summary: &str) -> &'d Diag {
+    diags
+        .iter()
+        .find(|d| d.error && d.summary.contains(summary))
+        .unwrap_or_else(|| panic!("no error {summary:?} in {diags:#?}"))
+}
+
 #[track_caller]
 fn assert_error(diags: &[Diag], summary: &str, attribute: &str) {
     assert!(
@@ -92,7 +101,9 @@ async fn provisions_configures_and_waits_for_the_logs() {
     let planned = h.cluster_config.plan(None, &config).await;
     let p = planned.state.as_ref().expect("plan");
     assert_eq!(p.id, Value::Unknown);
-    assert_eq!(p.log_replication, Value::Unknown, "the server picks it");
+    // The provisioning node's dry run says what it will use for what is not configured.
+    assert_eq!(p.log_replication, s("1"));
+    assert_eq!(p.num_partitions, Value::Value(4));
     assert_eq!(
         (&p.provision, &p.wait_for_logs, &p.skip_safety_checks),
         (
@@ -157,7 +168,9 @@ async fn transitions_restate_cannot_make_are_refused_at_plan_and_apply() {
             "num_partitions cannot change",
             "num_partitions",
         );
-        assert!(planned.diags[0].detail.contains("Set num_partitions = 4"));
+        assert!(error(&planned.diags, "num_partitions cannot change")
+            .detail
+            .contains("Set num_partitions = 4"));
     }
     assert_eq!(fake.with(|s| s.config.clone()), before);
 }
@@ -181,7 +194,7 @@ async fn a_replication_the_nodes_cannot_hold_is_refused_unless_checks_are_skippe
         "log_replication 2 cannot be satisfied",
         "log_replication",
     );
-    let detail = &d[0].detail;
+    let detail = &error(&d, "log_replication 2 cannot be satisfied").detail;
     assert!(
         detail.contains("but the cluster has 1 (qualifying nodes: n1 (N1))")
             && detail.contains("Nothing was changed")
@@ -220,7 +233,9 @@ async fn a_replication_the_nodes_cannot_hold_is_refused_unless_checks_are_skippe
         "",
     );
     assert!(
-        d[0].detail.contains("log 0 is on replicated {node: 1}"),
+        error(&d, "Logs did not reach")
+            .detail
+            .contains("log 0 is on replicated {node: 1}"),
         "{d:#?}"
     );
     assert_eq!(
@@ -439,7 +454,8 @@ async fn a_node_that_never_joins_times_out_saying_what_the_cluster_reports() {
     assert!(state.is_none());
     assert_error(&d, "Node ghost did not join as intended", "name");
     assert!(
-        d[0].detail
+        error(&d, "Node ghost")
+            .detail
             .contains("no node named ghost is part of cluster \"c\" (its nodes: n1)"),
         "{d:#?}"
     );
@@ -577,7 +593,12 @@ async fn a_snapshot_that_fails_for_one_partition_keeps_the_others_and_says_which
         .await;
     assert_eq!(snapshot_ids(&state.unwrap().0), [0, 1, 3]);
     assert_error(&d, "Snapshots failed for 1 of 4 partitions", "");
-    assert!(d[0].detail.contains("- partition 2:"), "{d:#?}");
+    assert!(
+        error(&d, "Snapshots failed")
+            .detail
+            .contains("- partition 2:"),
+        "{d:#?}"
+    );
 
     fake.with(|s| {
         s.snapshot_failures = (0..4)
@@ -600,9 +621,11 @@ async fn unknown_partitions_are_refused_and_never_sent() {
         .plan(None, &snapshot_config(Some(&[2, 9]), None))
         .await;
     assert_error(&planned.diags, "Unknown partition ids", "partition_ids");
-    assert!(planned.diags[0].detail.contains(
-        "Partition 9 is not in the cluster's partition table (it has partitions 0 to 3)"
-    ));
+    assert!(error(&planned.diags, "Unknown partition ids")
+        .detail
+        .contains(
+            "Partition 9 is not in the cluster's partition table (it has partitions 0 to 3)"
+        ));
     let planned = h
         .snapshot
         .plan(None, &snapshot_config(Some(&[-1]), None))
@@ -767,4 +790,371 @@ async fn every_attribute_change_plans_as_documented() {
         let planned = h.snapshot.plan(Some((&state, &private)), &config).await;
         assert_eq!(plan_path(attribute, &planned), expected, "{attribute}");
     }
+}
+
+// --- exactly one cluster, no lost writes, honest convergence --------------------------------------
+
+fn other(endpoint: &str, o: fake::OtherEndpoint) -> (String, fake::OtherEndpoint) {
+    (endpoint.to_string(), o)
+}
+
+const N2: &str = "http://fake-n2:5122";
+
+#[tokio::test]
+async fn never_provisions_when_an_endpoint_reports_a_provisioned_cluster() {
+    // The first endpoint is a node still waiting to join; the cluster runs behind the second.
+    let (fake, h) = cluster(FakeState::provisioned("c", 2));
+    fake.with(|s| {
+        s.others = vec![other(
+            N2,
+            fake::OtherEndpoint::Unprovisioned {
+                cluster_name: "c".into(),
+            },
+        )];
+        s.others_first = true;
+    });
+    let config = replicated(|c| c.provision = Value::Value(true));
+    let (state, d) = h.cluster_config.plan_and_apply(None, &config).await;
+    assert!(state.is_some(), "{d:#?}");
+    assert_eq!(
+        fake.with(|s| s.others[0].1.clone()),
+        fake::OtherEndpoint::Unprovisioned {
+            cluster_name: "c".into()
+        },
+        "the waiting node was provisioned: a second cluster"
+    );
+}
+
+#[tokio::test]
+async fn provisions_through_the_first_endpoint_only() {
+    let (fake, h) = cluster(FakeState::fresh("c"));
+    let waiting = fake::OtherEndpoint::Unprovisioned {
+        cluster_name: "c".into(),
+    };
+    fake.with(|s| s.others = vec![other(N2, waiting.clone())]);
+    let config = replicated(|c| c.provision = Value::Value(true));
+    let (state, d) = h.cluster_config.plan_and_apply(None, &config).await;
+    assert!(state.is_some(), "{d:#?}");
+    assert!(fake.with(|s| s.provisioned));
+    assert_eq!(fake.with(|s| s.others[0].1.clone()), waiting);
+}
+
+#[tokio::test]
+async fn a_provisioning_node_that_does_not_answer_is_not_replaced_by_another() {
+    let (fake, h) = cluster(FakeState::fresh("c"));
+    fake.with(|s| {
+        s.others = vec![other(N2, fake::OtherEndpoint::Down)];
+        s.others_first = true;
+    });
+    let config = replicated(|c| c.provision = Value::Value(true));
+    let (state, d) = h.cluster_config.plan_and_apply(None, &config).await;
+    assert!(state.is_none());
+    let e = error(&d, "Provisioning the cluster failed");
+    assert_eq!(e.attribute, "provision_endpoint");
+    assert!(
+        e.detail.contains(&format!("one node only, {N2}")) && e.detail.contains("never retried"),
+        "{e:#?}"
+    );
+    assert!(
+        !fake.with(|s| s.provisioned),
+        "provisioned through another node"
+    );
+}
+
+#[tokio::test]
+async fn endpoints_of_two_clusters_are_refused_before_anything_is_written() {
+    let (fake, h) = cluster(FakeState::provisioned("c", 2));
+    fake.with(|s| {
+        s.others = vec![other(
+            N2,
+            fake::OtherEndpoint::OwnCluster {
+                cluster_name: "c".into(),
+                fingerprint: 7,
+            },
+        )]
+    });
+    let before = fake.with(|s| s.versions);
+    let config = replicated(|c| {
+        c.provision = Value::Value(true);
+        c.log_nodeset_size = Value::Value(3);
+    });
+    let (state, d) = h.cluster_config.plan_and_apply(None, &config).await;
+    assert!(state.is_none());
+    let e = error(&d, "The endpoints belong to different clusters");
+    assert!(
+        e.detail.contains(&format!("{N2} has fingerprint 7")),
+        "{e:#?}"
+    );
+    assert_eq!(fake.with(|s| s.versions), before, "something was written");
+}
+
+#[tokio::test]
+async fn another_cluster_behind_the_endpoints_is_an_error_and_keeps_the_state() {
+    let (fake, h) = cluster(FakeState::provisioned("c", 2));
+    let (cfg, _) = h
+        .cluster_config
+        .plan_and_apply(None, &replicated(|_| {}))
+        .await;
+    let (cfg, cfg_private) = cfg.unwrap();
+    let (n1, _) = h
+        .node
+        .plan_and_apply(None, &node_config("n1", &Role::ALL))
+        .await;
+    let (n1, n1_private) = n1.unwrap();
+    let (snap, _) = h
+        .snapshot
+        .plan_and_apply(None, &snapshot_config(None, None))
+        .await;
+    let (snap, snap_private) = snap.unwrap();
+    let recorded = fake.with(|s| s.fingerprint.to_string());
+    assert_eq!(cfg.cluster_fingerprint, s(&recorded));
+    assert_eq!(n1.cluster_fingerprint, s(&recorded));
+    assert_eq!(snap.cluster_fingerprint, s(&recorded));
+
+    // The same name, another cluster (rebuilt, or the provider pointed at a twin).
+    fake.with(|s| s.fingerprint = 99);
+    h.ctx.invalidate().await;
+    let (read, d) = h.cluster_config.read(&cfg, &cfg_private).await;
+    assert!(read.is_none());
+    let e = error(&d, "Another cluster");
+    assert!(
+        e.detail.contains("fingerprint 99") && e.detail.contains(&recorded),
+        "{e:#?}"
+    );
+    let (read, d) = h.node.read(&n1, &n1_private).await;
+    assert!(read.is_none());
+    error(&d, "Another cluster");
+    let (read, d) = h.snapshot.read(&snap, &snap_private).await;
+    assert!(read.is_none());
+    error(&d, "Another cluster");
+    // A node missing from its own cluster is gone; from another cluster, it is an error (above).
+    fake.with(|s| {
+        s.fingerprint = recorded.parse().unwrap();
+        s.nodes.clear();
+    });
+    h.ctx.invalidate().await;
+    let (read, d) = h.node.read(&n1, &n1_private).await;
+    assert!(read.is_none() && errors(&d).is_empty(), "{d:#?}");
+    // An update is refused too.
+    fake.with(|s| s.fingerprint = 99);
+    let planned = h
+        .cluster_config
+        .plan(
+            Some((&cfg, &cfg_private)),
+            &replicated(|c| c.log_nodeset_size = Value::Value(2)),
+        )
+        .await;
+    let (applied, d) = h
+        .cluster_config
+        .apply(
+            Some(&cfg),
+            &planned,
+            &replicated(|c| c.log_nodeset_size = Value::Value(2)),
+        )
+        .await;
+    assert!(applied.is_none());
+    error(&d, "Another cluster");
+    assert_eq!(fake.with(|s| s.config.log_nodeset_size), 0);
+}
+
+#[tokio::test]
+async fn a_change_made_during_the_apply_is_not_overwritten() {
+    let (fake, h) = cluster(FakeState::provisioned("c", 2));
+    fake.with(|s| s.nodes.push(fake::node(2, "n2", &Role::ALL)));
+    let (state, _) = h
+        .cluster_config
+        .plan_and_apply(None, &replicated(|_| {}))
+        .await;
+    let (state, private) = state.unwrap();
+    // Someone runs `restatectl config set --partition-replication 2` between the check and the
+    // write of this apply.
+    let theirs = fake.with(|s| {
+        let mut c = s.config.clone();
+        c.partition_replication = Some(Replication::nodes(2));
+        s.interference = Some((1, c.clone()));
+        c
+    });
+    let mine = replicated(|c| c.log_replication = s("2"));
+    let (applied, d) = h
+        .cluster_config
+        .plan_and_apply(Some((&state, &private)), &mine)
+        .await;
+    assert!(applied.is_none());
+    let e = error(&d, "The cluster configuration changed during the apply");
+    assert!(e.detail.contains("Nothing was written"), "{e:#?}");
+    assert_eq!(fake.with(|s| s.config.clone()), theirs);
+}
+
+#[tokio::test]
+async fn an_unset_partition_replication_is_left_as_the_cluster_has_it() {
+    let (fake, h) = cluster(FakeState::provisioned("c", 2));
+    let (state, _) = h
+        .cluster_config
+        .plan_and_apply(None, &replicated(|_| {}))
+        .await;
+    let (state, private) = state.unwrap();
+    fake.with(|s| s.change_config(|c| c.partition_replication = Some(Replication::nodes(3))));
+    let (state, _) = h.cluster_config.read(&state, &private).await.0.unwrap();
+    let (_, d) = h
+        .cluster_config
+        .plan_and_apply(
+            Some((&state, &private)),
+            &replicated(|c| c.log_nodeset_size = Value::Value(2)),
+        )
+        .await;
+    assert!(errors(&d).is_empty(), "{d:#?}");
+    assert_eq!(
+        fake.with(|s| s.config.partition_replication.clone()),
+        Some(Replication::nodes(3))
+    );
+}
+
+#[tokio::test]
+async fn creating_on_a_running_cluster_shows_what_changes_and_refuses_to_lower_replication() {
+    let (fake, h) = cluster(FakeState::provisioned("c", 2));
+    fake.with(|s| {
+        s.nodes.push(fake::node(2, "n2", &Role::ALL));
+        s.nodes.push(fake::node(3, "n3", &Role::ALL));
+        s.config.log_replication = Some(Replication::nodes(2));
+        s.config.partition_replication = Some(Replication::nodes(2));
+    });
+    let lower = replicated(|c| {
+        c.log_replication = s("1");
+        c.log_nodeset_size = Value::Value(3);
+    });
+    let planned = h.cluster_config.plan(None, &lower).await;
+    assert!(planned.state.is_none());
+    assert_error(
+        &planned.diags,
+        "log_replication would go down on a running cluster",
+        "log_replication",
+    );
+    assert!(error(&planned.diags, "would go down")
+        .detail
+        .contains("terraform import"));
+    // Allowed explicitly: a warning for each live value that changes, current -> desired.
+    let mut allowed = lower.clone();
+    allowed.allow_lower_replication = Value::Value(true);
+    let planned = h.cluster_config.plan(None, &allowed).await;
+    let p = planned.state.as_ref().expect("plan");
+    assert_eq!(
+        p.partition_replication,
+        s("2"),
+        "unset: the cluster's value"
+    );
+    let warnings: Vec<&Diag> = planned.diags.iter().filter(|d| !d.error).collect();
+    assert!(
+        warnings.iter().any(|w| w.attribute == "log_replication"
+            && w.detail
+                .contains("log_replication changes from 2 (the cluster's current value) to 1")),
+        "{warnings:#?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.attribute == "log_nodeset_size" && w.detail.contains("from 0")),
+        "{warnings:#?}"
+    );
+    // Apply makes the same check.
+    let (out, d) = h.cluster_config.apply(None, &planned, &lower).await;
+    assert!(out.is_none());
+    error(&d, "would go down on a running cluster");
+}
+
+#[tokio::test]
+async fn lowering_or_leaving_no_tolerance_is_said_at_plan_time() {
+    let (fake, h) = cluster(FakeState::provisioned("c", 2));
+    fake.with(|s| s.nodes.push(fake::node(2, "n2", &Role::ALL)));
+    let (state, _) = h
+        .cluster_config
+        .plan_and_apply(None, &replicated(|c| c.log_replication = s("1")))
+        .await;
+    let (state, private) = state.unwrap();
+    let two = replicated(|c| c.log_replication = s("2"));
+    let planned = h.cluster_config.plan(Some((&state, &private)), &two).await;
+    let w = planned
+        .diags
+        .iter()
+        .find(|d| !d.error && d.summary == "log_replication leaves no failure tolerance")
+        .unwrap_or_else(|| panic!("{:#?}", planned.diags));
+    assert!(w.detail.contains("each of the 2 nodes"), "{w:#?}");
+    let (state, _) = h.cluster_config.apply(Some(&state), &planned, &two).await;
+    let (state, private) = state.unwrap();
+    let one = replicated(|c| c.log_replication = s("1"));
+    let planned = h.cluster_config.plan(Some((&state, &private)), &one).await;
+    assert!(
+        planned
+            .diags
+            .iter()
+            .any(|d| !d.error && d.summary == "log_replication goes down"),
+        "{:#?}",
+        planned.diags
+    );
+}
+
+#[tokio::test]
+async fn logs_still_moving_after_a_refresh_show_in_the_plan_and_apply_waits_for_them() {
+    let (fake, h) = cluster(FakeState::provisioned("c", 2));
+    fake.with(|s| s.nodes.push(fake::node(2, "n2", &Role::ALL)));
+    let (state, _) = h
+        .cluster_config
+        .plan_and_apply(None, &replicated(|c| c.log_replication = s("1")))
+        .await;
+    let (state, private) = state.unwrap();
+    assert_eq!(state.pending_logs, Value::Value(Vec::new()));
+    // The replication changes behind Terraform's back (as when a restarted log server makes the
+    // server switch by itself); the logs move only a few reads later.
+    fake.with(|s| {
+        s.logs_lag = 3;
+        s.change_config(|c| c.log_replication = Some(Replication::nodes(2)));
+    });
+    let config = replicated(|c| c.log_replication = s("2"));
+    let (refreshed, _) = h.cluster_config.read(&state, &private).await;
+    let (refreshed, private) = refreshed.unwrap();
+    assert_eq!(
+        refreshed.pending_logs,
+        Value::Value(vec![Value::Value(0), Value::Value(1)])
+    );
+    // The configuration says nothing new, but the plan is not empty: the logs are pending.
+    let planned = h
+        .cluster_config
+        .plan(Some((&refreshed, &private)), &config)
+        .await;
+    assert_eq!(
+        planned.state.as_ref().unwrap().pending_logs,
+        Value::Value(Vec::new())
+    );
+    assert_ne!(planned.state.as_ref(), Some(&refreshed));
+    let (applied, d) = h
+        .cluster_config
+        .apply(Some(&refreshed), &planned, &config)
+        .await;
+    let (applied, _) = applied.unwrap_or_else(|| panic!("{d:#?}"));
+    assert_eq!(applied.pending_logs, Value::Value(Vec::new()));
+    assert!(fake
+        .with(|s| s.logs.clone())
+        .iter()
+        .all(|l| l.replication == Some(Replication::nodes(2))));
+}
+
+#[tokio::test]
+async fn provisioned_meanwhile_with_other_values_is_a_clear_error() {
+    let (fake, h) = cluster(FakeState::fresh("c"));
+    let config = replicated(|c| c.provision = Value::Value(true));
+    let planned = h.cluster_config.plan(None, &config).await;
+    assert_eq!(
+        planned.state.as_ref().unwrap().num_partitions,
+        Value::Value(24),
+        "the dry run's default"
+    );
+    // Someone provisions it with 8 partitions between plan and apply.
+    fake.with(|s| {
+        let mut other = FakeState::provisioned("c", 8);
+        other.others = s.others.clone();
+        *s = other;
+    });
+    let (out, d) = h.cluster_config.apply(None, &planned, &config).await;
+    assert!(out.is_none(), "{out:#?} {d:#?}");
+    let e = error(&d, "num_partitions cannot change");
+    assert!(e.detail.contains("provisioned with 8 partitions"), "{e:#?}");
 }

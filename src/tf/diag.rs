@@ -6,6 +6,7 @@ use tf_provider::{AttributePath, Diagnostics};
 use super::context::SettingsError;
 use crate::client;
 use crate::domain::error::Holder;
+use crate::domain::rules::Advice;
 use crate::domain::Error as Domain;
 use crate::ops;
 use crate::ops::snapshots::SnapshotOutcome;
@@ -122,6 +123,41 @@ fn describe(attribute: &str, e: &Domain) -> (Option<&'static str>, String, Strin
             "Wrong cluster".into(),
             format!("{e}. Point the provider's endpoints at a node of \"{tracked}\"."),
         ),
+        Domain::OtherCluster { .. } => (
+            None,
+            "Another cluster".into(),
+            format!(
+                "{e}. Nothing was changed, and the state keeps what it had. Point the provider's endpoints \
+                 at the cluster this state tracks; if that cluster was rebuilt on purpose, remove the \
+                 resource from the state (terraform state rm) and import it again."
+            ),
+        ),
+        Domain::SplitBrain(_) => (
+            None,
+            "The endpoints belong to different clusters".into(),
+            format!(
+                "{e}. A node that started with auto-provision = true while joining, or was provisioned \
+                 on its own, runs a cluster of its own under the same name. Stop it, wipe its base dir and \
+                 start it again with auto-provision = false; then apply again."
+            ),
+        ),
+        Domain::ConfigChangedDuringApply { .. } => (
+            None,
+            "The cluster configuration changed during the apply".into(),
+            format!(
+                "{e}. Nothing was written, so the other change stands. Run terraform plan again to see \
+                 the cluster as it is now, and apply then."
+            ),
+        ),
+        Domain::LowersOnCreate { setting, .. } => (
+            Some(setting),
+            format!("{setting} would go down on a running cluster"),
+            format!(
+                "{e}. Import the cluster's configuration first (terraform import restate_cluster_config.NAME \
+                 <cluster name>) to see and change it as a diff, or set allow_lower_replication = true to \
+                 lower it on create."
+            ),
+        ),
         Domain::JoiningNodeAutoProvision { .. } => (
             Some("auto_provision"),
             "A joining node must not auto-provision".into(),
@@ -130,6 +166,28 @@ fn describe(attribute: &str, e: &Domain) -> (Option<&'static str>, String, Strin
             ),
         ),
     }
+}
+
+/// Something the user should know before applying; a warning at the setting it is about.
+pub fn advice(diags: &mut Diagnostics, a: &Advice) {
+    let (setting, summary) = match a {
+        Advice::LiveValueChanges { setting, .. } => (
+            *setting,
+            format!("{setting} changes a value the cluster already has"),
+        ),
+        Advice::Lowers { setting, .. } => (*setting, format!("{setting} goes down")),
+        Advice::NoFailureTolerance { setting, .. } => {
+            (*setting, format!("{setting} leaves no failure tolerance"))
+        }
+    };
+    let detail = match a {
+        Advice::LiveValueChanges { .. } => format!(
+            "{a}. This resource is new, so the plan cannot show it as a diff; import the configuration \
+             first (terraform import) to see every change as one."
+        ),
+        _ => format!("{a}."),
+    };
+    diags.warning(summary, detail, AttributePath::new(setting));
 }
 
 /// A failed call to the cluster; the text names the endpoint and the gRPC status.
@@ -227,6 +285,29 @@ pub fn snapshots(diags: &mut Diagnostics, outcome: &SnapshotOutcome, requested: 
             lines.join("\n")
         ),
     );
+}
+
+/// Provisioning through `target` failed: it is never retried on another node, so say which one
+/// it goes to and how to choose another.
+pub fn provisioning_failed(diags: &mut Diagnostics, target: &str, e: &ops::Error) {
+    match e {
+        ops::Error::Client(c) => diags.error(
+            "Provisioning the cluster failed",
+            format!(
+                "{c}\n\nProvisioning is sent to one node only, {target} (provision_endpoint, else the \
+                 provider's first endpoint), and never retried on another: Restate provisions the node \
+                 that receives the request, so that exactly one cluster is created. Start that node, or \
+                 set provision_endpoint to another node of the cluster."
+            ),
+            AttributePath::new("provision_endpoint"),
+        ),
+        other => ops(diags, other),
+    }
+}
+
+/// The value, or None after reporting the orchestration error.
+pub fn ops_ok<T>(diags: &mut Diagnostics, result: Result<T, ops::Error>) -> Option<T> {
+    result.map_err(|e| ops(diags, &e)).ok()
 }
 
 /// The provider has no usable client.
