@@ -213,12 +213,13 @@ async fn plan_tolerance(
 
 impl ClusterConfigResource {
     /// Plan-time checks of a new resource against the live cluster, made when it answers quickly;
-    /// fills in what the cluster will report.
+    /// says what provisioning would set up. (Values the user left unset stay unknown in the
+    /// plan: the cluster may change before the plan is applied, and a plan's values must hold.)
     async fn plan_create_against_cluster(
         &self,
         diags: &mut Diagnostics,
         api: &dyn AdminApi,
-        planned: &mut State,
+        planned: &State,
         config: &State,
         desired: &DesiredConfig,
     ) {
@@ -240,7 +241,9 @@ impl ClusterConfigResource {
             };
             let req = provision_request(config, desired);
             if let Some(resolved) = probe(api.provision_dry_run(&target, &req)).await {
-                fill_unconfigured(planned, config, &resolved);
+                // Shown, not planned as values: whoever provisions first decides what the
+                // cluster gets, and a plan's values must hold when the plan is applied.
+                diag::provisioning_preview(diags, &target, &resolved);
             }
             return;
         };
@@ -264,12 +267,6 @@ impl ClusterConfigResource {
         }
         let next = rules::merge(current, desired);
         plan_tolerance(diags, &self.ctx, api, current, &next).await;
-        fill_unconfigured(planned, config, current);
-        planned.cluster_name = Value::Value(ident.cluster_name.clone());
-        planned.id = Value::Value(ident.cluster_name);
-        if let Some(view) = probe(self.ctx.view(api, false)).await {
-            planned.cluster_fingerprint = Value::Value(view.cluster_fingerprint.to_string());
-        }
     }
 
     /// Provisions if asked, writes the configuration, waits for the logs if asked, and returns the
@@ -385,31 +382,6 @@ impl ClusterConfigResource {
             return None;
         }
         Some(nodes.cluster_fingerprint)
-    }
-}
-
-/// Values the user left unset, as the cluster has (or will have) them.
-fn fill_unconfigured(planned: &mut State, config: &State, c: &ClusterConfig) {
-    if config.num_partitions.is_null() {
-        planned.num_partitions = Value::Value(i64::from(c.num_partitions));
-    }
-    if config.partition_replication.is_null() {
-        planned.partition_replication = c
-            .partition_replication
-            .as_ref()
-            .map_or(Value::Null, |r| Value::Value(r.canonical()));
-    }
-    let provider_changes = known_str(&config.log_provider) != Some(c.log_provider.as_str());
-    if !provider_changes {
-        if config.log_replication.is_null() {
-            planned.log_replication = c
-                .log_replication
-                .as_ref()
-                .map_or(Value::Null, |r| Value::Value(r.canonical()));
-        }
-        if config.log_nodeset_size.is_null() {
-            planned.log_nodeset_size = Value::Value(i64::from(c.log_nodeset_size));
-        }
     }
 }
 
@@ -623,7 +595,7 @@ impl Resource for ClusterConfigResource {
         plan::unknown_unless_configured(&mut planned.log_nodeset_size, &config.log_nodeset_size);
         plan::unknown_unless_configured(&mut planned.num_partitions, &config.num_partitions);
         if let (Some(api), Some(desired)) = (self.ctx.api_if_known(), &desired) {
-            self.plan_create_against_cluster(diags, api.as_ref(), &mut planned, &config, desired)
+            self.plan_create_against_cluster(diags, api.as_ref(), &planned, &config, desired)
                 .await;
         }
         if desired.is_some_and(|d| d.log_provider == LogProvider::Local) {

@@ -7,6 +7,7 @@ use super::context::SettingsError;
 use crate::client;
 use crate::domain::error::Holder;
 use crate::domain::rules::Advice;
+use crate::domain::ClusterConfig;
 use crate::domain::Error as Domain;
 use crate::ops;
 use crate::ops::snapshots::SnapshotOutcome;
@@ -231,8 +232,10 @@ pub fn ops(diags: &mut Diagnostics, e: &ops::Error) {
             "Logs did not reach the requested configuration in time",
             format!(
                 "The cluster configuration was written, but after {} these logs still had their old tail \
-                 segment:\n  - {}\nRestate moves logs in the background; check that enough log servers are \
-                 alive (restatectl logs list), raise timeouts, or set wait_for_logs = false.",
+                 segment:\n  - {}\nRestate moves logs in the background, each on its node's next round or \
+                 its next write (an idle log may keep its old segment until it is written to); check that \
+                 enough log servers are alive (restatectl logs list), raise timeouts, or set wait_for_logs \
+                 = false. The logs still pending show in the next plan (pending_logs).",
                 humantime::format_duration(*waited),
                 pending
                     .iter()
@@ -284,6 +287,27 @@ pub fn snapshots(diags: &mut Diagnostics, outcome: &SnapshotOutcome, requested: 
              apply takes them again, for every partition.{help}",
             lines.join("\n")
         ),
+    );
+}
+
+/// What provisioning through `target` will set up, from that node's dry run.
+pub fn provisioning_preview(diags: &mut Diagnostics, target: &str, c: &ClusterConfig) {
+    let show = |r: &Option<crate::domain::Replication>| {
+        r.as_ref().map_or("-".to_string(), |r| r.canonical())
+    };
+    diags.warning(
+        "The cluster will be provisioned",
+        format!(
+            "No endpoint reports a provisioned cluster, so apply provisions it through {target} only, \
+             with: {} partitions, log provider {}, log replication {}, partition replication {}, nodeset \
+             size {} (that node's dry run; values not configured come from its own configuration).",
+            c.num_partitions,
+            c.log_provider,
+            show(&c.log_replication),
+            show(&c.partition_replication),
+            c.log_nodeset_size
+        ),
+        AttributePath::new("provision"),
     );
 }
 
