@@ -164,6 +164,28 @@ fn exactly_one_cluster() {
         listed,
         "the state changed"
     );
+
+    // Endpoints that reach the two clusters at once: refused before anything is written.
+    let both = Workspace::new();
+    both.write(&format!(
+        "{}resource \"restate_cluster_config\" \"this\" {{\n  provision        = true\n  log_provider     = \"replicated\"\n  log_nodeset_size = 1\n}}\n",
+        provider_block(&[n1.fabric_url(), twin.fabric_url()], "")
+    ));
+    let run = both
+        .apply()
+        .failed_with(&["The endpoints belong to different clusters"]);
+    assert!(
+        run.flat().contains(&fingerprint.to_string()),
+        "{}",
+        run.text()
+    );
+    for url in [n1.fabric_url(), twin.fabric_url()] {
+        assert_eq!(
+            ctl::cluster_config(&url).nodeset_size.as_deref(),
+            Some("0"),
+            "{url}"
+        );
+    }
     drop(n2);
 }
 
