@@ -136,7 +136,8 @@ impl Provider for RestateProvider {
                         Str,
                         "Timeout of one gRPC request, Go-style (`\"10s\"`). Default `\"10s\"`. While every \
                          endpoint is unavailable, a call is retried with backoff for up to max(30s, 3 × \
-                         request_timeout).",
+                         request_timeout). Snapshot calls are bounded by the snapshot resource's \
+                         `timeouts.create` instead, as an export and upload may take longer.",
                     ),
                 ),
             ],
@@ -155,13 +156,7 @@ impl Provider for RestateProvider {
         validate::check_each(diags, "endpoints", &config.endpoints, |s: &String| {
             Endpoint::parse(s)
         });
-        if matches!(&config.cluster_name, Value::Value(s) if s.trim().is_empty()) {
-            diags.error(
-                "Empty cluster_name",
-                "cluster_name must not be empty; remove it to skip the cluster-name check.",
-                tf_provider::AttributePath::new("cluster_name"),
-            );
-        }
+        validate::name(diags, "cluster_name", &config.cluster_name);
         validate::duration(
             diags,
             &config.request_timeout,

@@ -25,6 +25,7 @@ fn declared(attr: &str) -> (Vec<Type>, i32) {
         "uint32" => vec![Type::Uint32],
         "uint64" => vec![Type::Uint64],
         "int32" => vec![Type::Int32, Type::Enum],
+        "int64" => vec![Type::Int64],
         "string" => vec![Type::String],
         "bool" => vec![Type::Bool],
         "bytes" => vec![Type::Bytes],
@@ -166,7 +167,8 @@ fn wire_messages_match_the_servers_descriptors() {
             // Checked through its variants (ONEOF_FIELDS).
             continue;
         }
-        if *msg == "google.protobuf.Empty" {
+        // Well-known types (Empty, Timestamp) are protobuf's own; the server does not serve them.
+        if msg.starts_with("google.protobuf.") {
             continue;
         }
         let (types, number) = declared(attr);

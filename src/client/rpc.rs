@@ -13,7 +13,7 @@ use tonic::Code;
 
 use super::error::Error;
 use super::metadata;
-use super::transport::{AdminClient, Route};
+use super::transport::{AdminClient, AfterTimeout, Route};
 use super::wire::{self, methods};
 use crate::domain::{
     ClusterConfig, ControllerState, Ident, LogProvider, LogsView, NodesConfiguration, Processor,
@@ -117,6 +117,7 @@ impl AdminClient {
                 methods::GET_IDENT,
                 wire::Empty {},
                 self.settings().request_timeout,
+                AfterTimeout::Retry,
             )
             .await?;
         Ok(ident_from_wire(endpoint, r))
@@ -220,6 +221,7 @@ impl AdminClient {
                     cluster_configuration: Some(config_to_wire(config)),
                 },
                 self.settings().request_timeout,
+                AfterTimeout::Retry,
             )
             .await?;
         Ok(())
@@ -277,6 +279,7 @@ impl AdminClient {
                 methods::GET_CLUSTER_STATE,
                 wire::Empty {},
                 self.settings().request_timeout,
+                AfterTimeout::Retry,
             )
             .await?;
         let mut out = ControllerState::default();
@@ -296,6 +299,13 @@ impl AdminClient {
                     leader: p.effective_mode == wire::run_mode::LEADER,
                     applied_lsn: p.last_applied_log_lsn.map(|l| l.value),
                     archived_lsn: p.last_archived_log_lsn.map(|l| l.value),
+                    updated_at_ms: p.updated_at.and_then(|t| {
+                        let ms = t
+                            .seconds
+                            .checked_mul(1000)?
+                            .checked_add(i64::from(t.nanos / 1_000_000))?;
+                        u64::try_from(ms).ok()
+                    }),
                 });
             }
         }
@@ -303,21 +313,28 @@ impl AdminClient {
         Ok(out)
     }
 
-    /// One `CreatePartitionSnapshot` (with failover and `UNAVAILABLE` retries), each attempt
-    /// bounded by `timeout`: an export and upload can take longer than an ordinary request.
+    /// One `CreatePartitionSnapshot`, bounded by `timeout` (an export and upload can take far
+    /// longer than an ordinary request). It fails over while no node took it (`UNAVAILABLE`), but
+    /// never after a timeout: the export may still run, and another attempt would start a
+    /// second one.
     pub async fn create_snapshot(
         &self,
         partition_id: u32,
-        trim_log: bool,
         timeout: Duration,
     ) -> Result<SnapshotTaken, Error> {
         let request = wire::CreatePartitionSnapshotRequest {
             partition_id,
             min_target_lsn: None,
-            trim_log,
+            trim_log: false,
         };
         let result: Result<(String, wire::CreatePartitionSnapshotResponse), Error> = self
-            .call_routed(ADMIN, methods::CREATE_PARTITION_SNAPSHOT, request, timeout)
+            .call_routed(
+                ADMIN,
+                methods::CREATE_PARTITION_SNAPSHOT,
+                request,
+                timeout,
+                AfterTimeout::Stop,
+            )
             .await;
         match result {
             Ok((_, r)) => Ok(SnapshotTaken {
@@ -328,6 +345,22 @@ impl AdminClient {
             }),
             Err(e) => Err(classify_snapshot_error(partition_id, e)),
         }
+    }
+}
+
+impl AdminClient {
+    /// `TrimLog`: drops the log's records up to and including `trim_point`.
+    pub async fn trim_log(&self, log_id: u32, trim_point: u64) -> Result<(), Error> {
+        let _: (String, wire::Empty) = self
+            .call_routed(
+                ADMIN,
+                methods::TRIM_LOG,
+                wire::TrimLogRequest { log_id, trim_point },
+                self.settings().request_timeout,
+                AfterTimeout::Retry,
+            )
+            .await?;
+        Ok(())
     }
 }
 

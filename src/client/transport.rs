@@ -31,6 +31,16 @@ pub enum Route {
     Role(Role),
 }
 
+/// What to do when an attempt times out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterTimeout {
+    /// Try again (another node, or later): the call is a read, or idempotent.
+    Retry,
+    /// Stop: the node may still be doing the work (a snapshot export), and another attempt would
+    /// start it a second time.
+    Stop,
+}
+
 /// What an endpoint said about itself, for routing.
 #[derive(Clone, Debug)]
 struct Seen {
@@ -387,9 +397,15 @@ impl AdminClient {
         Req: prost::Message + Clone + Send + Sync + 'static,
         Resp: prost::Message + Default + Send + Sync + 'static,
     {
-        self.call_routed(Route::Any, method, request, self.settings.request_timeout)
-            .await
-            .map(|(_, r)| r)
+        self.call_routed(
+            Route::Any,
+            method,
+            request,
+            self.settings.request_timeout,
+            AfterTimeout::Retry,
+        )
+        .await
+        .map(|(_, r)| r)
     }
 
     /// Like [`call`](Self::call) on the nodes `route` names, each attempt bounded by `timeout`;
@@ -400,6 +416,7 @@ impl AdminClient {
         method: &'static str,
         request: Req,
         timeout: Duration,
+        after_timeout: AfterTimeout,
     ) -> Result<(String, Resp), Error>
     where
         Req: prost::Message + Clone + Send + Sync + 'static,
@@ -441,6 +458,9 @@ impl AdminClient {
                         }
                         *lock(&self.unreachable) = None;
                         return Ok((endpoint.clone(), resp));
+                    }
+                    Err(e @ Error::Timeout { .. }) if after_timeout == AfterTimeout::Stop => {
+                        return Err(e)
                     }
                     Err(e) if e.is_transient() || e.not_served_here() => {
                         if tries > 1 {

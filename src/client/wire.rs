@@ -201,8 +201,18 @@ messages! {
         pub value: u64,
     }
 
+    /// `google.protobuf.Timestamp`
+    "google.protobuf.Timestamp" => pub struct Timestamp {
+        #[prost(int64, tag = "1")]
+        pub seconds: i64,
+        #[prost(int32, tag = "2")]
+        pub nanos: i32,
+    }
+
     /// `restate.cluster.PartitionProcessorStatus` (subset)
     "restate.cluster.PartitionProcessorStatus" => pub struct PartitionProcessorStatus {
+        #[prost(message, optional, tag = "1")]
+        pub updated_at: Option<Timestamp>,
         #[prost(int32, tag = "3")]
         pub effective_mode: i32,
         #[prost(message, optional, tag = "6")]
@@ -229,6 +239,14 @@ messages! {
         pub log_id: u32,
         #[prost(uint64, tag = "3")]
         pub min_applied_lsn: u64,
+    }
+
+    /// `restate.cluster_ctrl.TrimLogRequest`
+    "restate.cluster_ctrl.TrimLogRequest" => pub struct TrimLogRequest {
+        #[prost(uint32, tag = "1")]
+        pub log_id: u32,
+        #[prost(uint64, tag = "2")]
+        pub trim_point: u64,
     }
 
     /// `restate.metadata_proxy_svc.GetRequest`
@@ -289,4 +307,5 @@ methods! {
     GET_CLUSTER_STATE = "/restate.cluster_ctrl.ClusterCtrlSvc/GetClusterState",
     METADATA_GET = "/restate.metadata_proxy_svc.MetadataProxySvc/Get",
     CREATE_PARTITION_SNAPSHOT = "/restate.cluster_ctrl.ClusterCtrlSvc/CreatePartitionSnapshot",
+    TRIM_LOG = "/restate.cluster_ctrl.ClusterCtrlSvc/TrimLog",
 }

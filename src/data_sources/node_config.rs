@@ -25,6 +25,7 @@ pub struct Snapshots {
     pub aws_allow_http: Value<bool>,
     pub aws_access_key_id: Value<String>,
     pub aws_secret_access_key: Value<String>,
+    pub aws_session_token: Value<String>,
     pub aws_profile: Value<String>,
 }
 
@@ -102,13 +103,8 @@ fn check(diags: &mut Diagnostics, c: &State) -> Option<Checked> {
         Value::Null => Some(Version::NEWEST_RENDERED),
         v => validate::check(diags, "restate_version", v, |v| Version::renderable(v)),
     };
-    if let (Value::Value(s), Some(v)) = (&c.snapshots, &version) {
-        let path = AttributePath::new("snapshots")
-            .index(0)
-            .attribute("destination");
-        validate::check_at(diags, path, "destination", &s.destination, |d| {
-            rules::snapshot_destination(v, d)
-        });
+    if let Value::Value(s) = &c.snapshots {
+        check_snapshots(diags, s, version.as_ref(), known_str(&c.cluster_name));
     }
     if let Value::Value(auto) = c.auto_provision {
         if !c.advertised_address.is_unknown() && !c.metadata_client_addresses.is_unknown() {
@@ -131,6 +127,58 @@ fn check(diags: &mut Diagnostics, c: &State) -> Option<Checked> {
     })
 }
 
+/// The snapshot repository settings: the destination for the version, the settings that must
+/// go together, and a warning when the destination's prefix does not name the cluster.
+fn check_snapshots(
+    diags: &mut Diagnostics,
+    s: &Snapshots,
+    version: Option<&Version>,
+    cluster_name: Option<&str>,
+) {
+    let at = |setting: &str| {
+        AttributePath::new("snapshots")
+            .index(0)
+            .attribute(setting.to_string())
+    };
+    if let Some(v) = version {
+        validate::check_at(
+            diags,
+            at("destination"),
+            "destination",
+            &s.destination,
+            |d| rules::snapshot_destination(v, d),
+        );
+    }
+    let settings = rules::SnapshotSettings {
+        destination: known_str(&s.destination),
+        aws_endpoint_url: known_str(&s.aws_endpoint_url),
+        aws_allow_http: s.aws_allow_http.as_option(),
+        aws_access_key_id: known_str(&s.aws_access_key_id),
+        aws_secret_access_key: known_str(&s.aws_secret_access_key),
+        aws_session_token: known_str(&s.aws_session_token),
+        aws_profile: known_str(&s.aws_profile),
+    };
+    // Settings still unknown are checked once known.
+    let unknown = [
+        s.aws_endpoint_url.is_unknown(),
+        s.aws_allow_http.is_unknown(),
+        s.aws_access_key_id.is_unknown(),
+        s.aws_secret_access_key.is_unknown(),
+        s.aws_session_token.is_unknown(),
+        s.aws_profile.is_unknown(),
+    ];
+    if !unknown.contains(&true) {
+        for (setting, e) in rules::snapshot_settings(&settings) {
+            diag::input(diags, at(setting), setting, &e);
+        }
+    }
+    if let (Some(d), Some(name)) = (settings.destination, cluster_name) {
+        if let Some(a) = rules::snapshot_prefix_names_cluster(d, name) {
+            diag::advice_at(diags, at("destination"), &a);
+        }
+    }
+}
+
 fn opt_string(v: &Value<String>) -> Option<String> {
     known_str(v).map(str::to_string)
 }
@@ -144,6 +192,7 @@ fn spec_of(c: &State, checked: Checked) -> Option<NodeConfigSpec> {
             aws_allow_http: s.aws_allow_http.as_option(),
             aws_access_key_id: opt_string(&s.aws_access_key_id),
             aws_secret_access_key: opt_string(&s.aws_secret_access_key),
+            aws_session_token: opt_string(&s.aws_session_token),
             aws_profile: opt_string(&s.aws_profile),
         }),
         _ => None,
@@ -176,13 +225,18 @@ fn snapshots_block() -> tf_provider::schema::NestedBlock {
                 required(
                     Str,
                     "`destination`: `s3://bucket/prefix`, `gs://…` or `az://…` (`file://` only before 1.6). \
-                     Use a prefix per cluster.",
+                     Use a prefix per cluster: a prefix that does not name the cluster is a warning, \
+                     since nodes of a cluster with another name refuse the snapshots they find there.",
                 ),
             ),
             ("aws_region", optional(Str, "`aws-region`.")),
             (
                 "aws_endpoint_url",
-                optional(Str, "`aws-endpoint-url`, for S3-compatible stores."),
+                optional(
+                    Str,
+                    "`aws-endpoint-url`, for S3-compatible stores: an `http://` or `https://` URL; \
+                     plain HTTP needs `aws_allow_http = true`.",
+                ),
             ),
             (
                 "aws_allow_http",
@@ -190,11 +244,21 @@ fn snapshots_block() -> tf_provider::schema::NestedBlock {
             ),
             (
                 "aws_access_key_id",
-                sensitive(optional(Str, "`aws-access-key-id`.")),
+                sensitive(optional(
+                    Str,
+                    "`aws-access-key-id`; needs `aws_secret_access_key`, excludes `aws_profile`.",
+                )),
             ),
             (
                 "aws_secret_access_key",
-                sensitive(optional(Str, "`aws-secret-access-key`.")),
+                sensitive(optional(Str, "`aws-secret-access-key`; needs `aws_access_key_id`.")),
+            ),
+            (
+                "aws_session_token",
+                sensitive(optional(
+                    Str,
+                    "`aws-session-token`, for temporary credentials; needs the temporary key pair.",
+                )),
             ),
             (
                 "aws_profile",
@@ -219,8 +283,14 @@ impl DataSource for NodeConfigDataSource {
             "Renders a Restate node's `restate.toml`, to put into a VM's user data, for Restate 1.2 to 1.7 \
              (each version's key names).",
             vec![
-                ("node_name", required(Str, "`node-name`; must not be empty.")),
-                ("cluster_name", required(Str, "`cluster-name`; must not be empty.")),
+                (
+                    "node_name",
+                    required(Str, "`node-name`; not empty, no surrounding spaces."),
+                ),
+                (
+                    "cluster_name",
+                    required(Str, "`cluster-name`; not empty, no surrounding spaces."),
+                ),
                 (
                     "roles",
                     required(
@@ -251,9 +321,11 @@ impl DataSource for NodeConfigDataSource {
                     "auto_provision",
                     optional(
                         Bool,
-                        "`auto-provision` (default `false`). Refused on a node whose \
-                         `metadata_client_addresses` name other nodes: it would provision a second cluster of \
-                         the same name.",
+                        "`auto-provision` (default `false`). Refused unless `metadata_client_addresses` is \
+                         unset or names only this node itself: a node that lists other nodes provisions a \
+                         cluster of its own when it starts before it sees theirs, so nodes started together \
+                         could provision one cluster each. Provision once with `restate_cluster_config` \
+                         (`provision = true`) instead.",
                     ),
                 ),
                 (
@@ -289,11 +361,12 @@ impl DataSource for NodeConfigDataSource {
                 ),
                 (
                     "base_config",
-                    optional(
+                    sensitive(optional(
                         Str,
                         "TOML the managed keys are merged into; everything else (comments and order \
-                         included) is kept as written. A syntax error is reported with its line and column.",
-                    ),
+                         included) is kept as written. A syntax error is reported with its line and column, \
+                         never its text. Sensitive: it may hold secrets.",
+                    )),
                 ),
                 (
                     "toml",

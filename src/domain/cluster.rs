@@ -137,6 +137,8 @@ pub struct Processor {
     pub leader: bool,
     pub applied_lsn: Option<u64>,
     pub archived_lsn: Option<u64>,
+    /// When the processor last reported this (milliseconds since the Unix epoch).
+    pub updated_at_ms: Option<u64>,
 }
 
 /// The cluster controller's state: liveness per node id, and the processors of alive nodes.

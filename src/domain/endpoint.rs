@@ -19,9 +19,21 @@ impl Endpoint {
             .into_iter()
             .find(|s| text.starts_with(s))
             .ok_or_else(|| {
-                fail("it must start with http:// or https:// (for example http://10.0.0.1:5122)")
+                let lower = text.to_ascii_lowercase();
+                if lower.starts_with("http://") || lower.starts_with("https://") {
+                    fail("its scheme must be written in lowercase: http:// or https://")
+                } else {
+                    fail(
+                        "it must start with http:// or https:// (for example http://10.0.0.1:5122)",
+                    )
+                }
             })?;
         let rest = text[scheme.len()..].trim_end_matches('/');
+        if rest.contains('@') {
+            return Err(fail(
+                "it must not carry a user name or password: the admin API takes none",
+            ));
+        }
         if rest.is_empty() || rest.starts_with(':') {
             return Err(fail("it has no host"));
         }
@@ -34,10 +46,17 @@ impl Endpoint {
             Some(v6) => v6.split_once(']').and_then(|(_, p)| p.strip_prefix(':')),
             None => rest.split_once(':').map(|(_, p)| p),
         };
-        if let Some(p) = port {
-            if p.parse::<u16>().is_err() {
+        match port {
+            None => {
+                return Err(fail(
+                    "it has no port; write the node's fabric port, by default 5122 (for example \
+                     http://10.0.0.1:5122)",
+                ))
+            }
+            Some(p) if p.parse::<u16>().is_err() => {
                 return Err(fail(&format!("\"{p}\" is not a port number")));
             }
+            Some(_) => {}
         }
         let url = format!("{scheme}{rest}");
         url.parse::<http::Uri>()
@@ -77,5 +96,8 @@ mod tests {
         assert!(problem("http://").contains("no host"));
         assert!(problem("http://h:5122/x").contains("without a path"));
         assert!(problem("http://h:notaport").contains("not a port"));
+        assert!(problem("http://10.0.0.1").contains("no port"));
+        assert!(problem("HTTP://10.0.0.1:5122").contains("lowercase"));
+        assert!(problem("http://admin:secret@10.0.0.1:5122").contains("user name"));
     }
 }

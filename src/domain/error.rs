@@ -145,8 +145,14 @@ pub enum Error {
         desired: String,
     },
 
-    #[error("this node's metadata client addresses ({addresses}) include other nodes, so it joins a cluster: with auto-provision it could provision a second cluster of the same name")]
+    #[error("this node's metadata client addresses name other nodes ({addresses}): with auto-provision it provisions a cluster of its own when it starts before it sees theirs, so nodes started together can provision one cluster each, all of the same name")]
     JoiningNodeAutoProvision { addresses: String },
+
+    #[error("{0}")]
+    SnapshotStore(String),
+
+    #[error("node {node} does not report its version (Restate before 1.6 does not): {why}")]
+    VersionUnknown { node: String, why: &'static str },
 }
 
 /// Which nodes can hold a copy of what a replication property describes.

@@ -86,13 +86,20 @@ impl Replication {
             .any(|(scope, n)| self.0.get(scope).copied().unwrap_or(0) < *n)
     }
 
-    /// A replication as a user writes it.
+    /// A replication as a user writes it: the server's syntax, without surrounding spaces (the
+    /// value would be stored, and compared, as written).
     pub fn parse_input(text: &str) -> Result<Replication, super::error::Error> {
-        text.parse()
-            .map_err(|source| super::error::Error::Replication {
-                input: text.to_string(),
-                source,
-            })
+        let refused = |source| super::error::Error::Replication {
+            input: text.to_string(),
+            source,
+        };
+        if text.trim() != text && !text.trim().is_empty() {
+            return Err(refused(ReplicationError(format!(
+                "surrounding spaces are not allowed; write \"{}\"",
+                text.trim()
+            ))));
+        }
+        text.parse().map_err(refused)
     }
 
     /// True when both strings parse and mean the same property.
@@ -255,6 +262,20 @@ mod tests {
             let err = input.parse::<Replication>().expect_err(input);
             assert!(err.0.contains(needle), "{input}: {err}");
         }
+    }
+
+    #[test]
+    fn user_input_has_no_surrounding_spaces() {
+        let e = Replication::parse_input(" 2").unwrap_err().to_string();
+        assert!(
+            e.contains("surrounding spaces") && e.contains("write \"2\""),
+            "{e}"
+        );
+        assert!(Replication::parse_input("{node: 2}").is_ok());
+        assert!(Replication::parse_input("  ")
+            .unwrap_err()
+            .to_string()
+            .contains("must not be empty"));
     }
 
     #[test]

@@ -5,7 +5,9 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use super::cluster::{ClusterConfig, ClusterView, DesiredConfig, LogTail, LogsView, NodeView};
+use super::cluster::{
+    ClusterConfig, ClusterView, DesiredConfig, LogTail, LogsView, NodeView, Processor,
+};
 use super::endpoint::Endpoint;
 use super::error::{Error, Holder};
 use super::log_provider::LogProvider;
@@ -137,6 +139,11 @@ pub enum Advice {
         replication: String,
         eligible: usize,
     },
+    /// A snapshot destination whose prefix does not name the cluster.
+    SharedSnapshotPrefix {
+        destination: String,
+        cluster_name: String,
+    },
 }
 
 impl fmt::Display for Advice {
@@ -157,6 +164,15 @@ impl fmt::Display for Advice {
                 f,
                 "{setting} {replication} asks for a copy on each of the {eligible} nodes that can hold one: \
                  while any of them is down, new data cannot reach its replication"
+            ),
+            Advice::SharedSnapshotPrefix {
+                destination,
+                cluster_name,
+            } => write!(
+                f,
+                "the prefix of {destination} does not name cluster \"{cluster_name}\": a repository \
+                 shared with a cluster of another name makes its nodes refuse the snapshots (they \
+                 record the other cluster's fingerprint)"
             ),
         }
     }
@@ -443,6 +459,38 @@ pub fn pending_log_ids(logs: &LogsView, config: &ClusterConfig) -> Vec<u32> {
     ids
 }
 
+// --- snapshots --------------------------------------------------------------------------------
+
+/// Where to trim a partition's log after a snapshot at `snapshot_lsn`: up to the snapshot, but
+/// never past what a running replica has applied (`replicas`, None when a replica does not say),
+/// since a replica behind the trim point could not catch up from the log. None: leave the log.
+pub fn trim_point(snapshot_lsn: u64, replicas: &[Option<u64>]) -> Option<u64> {
+    let behind = replicas.iter().map(|r| r.unwrap_or(0)).min();
+    let point = behind.map_or(snapshot_lsn, |b| b.min(snapshot_lsn));
+    (point > 0).then_some(point)
+}
+
+/// How far the provider's clock and a node's may disagree before a status taken before a snapshot
+/// could look newer than it.
+pub const CLOCK_SKEW_MS: u64 = 5_000;
+
+/// Whether a partition's latest snapshot still covers `recorded_lsn`, taken at `taken_at_ms`,
+/// judging by its leader's status: None when that cannot be told (no leader, or a status not
+/// clearly newer than the snapshot, as the controller's view lags), Some(false) when a newer
+/// status reports an archived LSN below it or none (the repository lost it, or was emptied and
+/// the node restarted).
+pub fn snapshot_still_covers(
+    recorded_lsn: u64,
+    taken_at_ms: u64,
+    processors: &[&Processor],
+) -> Option<bool> {
+    let leader = processors.iter().find(|p| p.leader)?;
+    if leader.updated_at_ms? <= taken_at_ms.saturating_add(CLOCK_SKEW_MS) {
+        return None;
+    }
+    Some(leader.archived_lsn.is_some_and(|a| a >= recorded_lsn))
+}
+
 // --- nodes ------------------------------------------------------------------------------------
 
 /// How a node should be: alive, with exactly these roles (if given) and this version (if given).
@@ -453,9 +501,23 @@ pub struct NodeWant {
     pub version: Option<Version>,
 }
 
-/// The node, when it is there as wanted; otherwise what the cluster reports about it.
-pub fn node_readiness<'v>(view: &'v ClusterView, want: &NodeWant) -> Result<&'v NodeView, String> {
-    let not_yet = || view.describe_node(&want.name);
+/// Why a node is not there as wanted.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NotReady {
+    /// Not yet: what the cluster reports about it now.
+    #[error("{0}")]
+    Waiting(String),
+    /// Never, as things stand: waiting would not help.
+    #[error("{0}")]
+    Refused(Error),
+}
+
+/// The node, when it is there as wanted; otherwise why not.
+pub fn node_readiness<'v>(
+    view: &'v ClusterView,
+    want: &NodeWant,
+) -> Result<&'v NodeView, NotReady> {
+    let not_yet = || NotReady::Waiting(view.describe_node(&want.name));
     let node = view.node(&want.name).ok_or_else(not_yet)?;
     if !node.alive {
         return Err(not_yet());
@@ -475,11 +537,27 @@ pub fn node_readiness<'v>(view: &'v ClusterView, want: &NodeWant) -> Result<&'v 
         return Err(not_yet());
     }
     if let Some(v) = &want.version {
-        if !r.version().is_some_and(|reported| v.matches(&reported)) {
-            return Err(not_yet());
+        match r.version() {
+            // Alive with its roles, and no version reported: a node before 1.6 never will.
+            None => {
+                return Err(NotReady::Refused(Error::VersionUnknown {
+                    node: want.name.clone(),
+                    why: "expected_version cannot be verified",
+                }))
+            }
+            Some(reported) if !v.matches(&reported) => return Err(not_yet()),
+            Some(_) => {}
         }
     }
     Ok(node)
+}
+
+/// The nodes' names and versions, for the upgrade rule.
+pub fn running_versions(view: &ClusterView) -> Vec<(String, Option<Version>)> {
+    view.nodes
+        .iter()
+        .map(|n| (n.record.name.clone(), n.record.version()))
+        .collect()
 }
 
 // --- a node's configuration -------------------------------------------------------------------
@@ -523,8 +601,10 @@ pub fn snapshot_destination(version: &Version, text: &str) -> Result<(), Error> 
     }
 }
 
-/// A node that joins others (its metadata client points elsewhere) must not auto-provision: it
-/// would provision a second cluster with the same name.
+/// Only a node whose metadata client points at nobody but itself may auto-provision: a node that
+/// lists other metadata servers provisions a cluster of its own when it starts before it sees
+/// theirs, so nodes started together (every one listing every seed, the usual layout) can
+/// provision one cluster each, all of the same name.
 pub fn auto_provision(
     auto_provision: bool,
     advertised_address: Option<&str>,
@@ -537,14 +617,94 @@ pub fn auto_provision(
         return Ok(());
     }
     let own = advertised_address.and_then(|a| Endpoint::parse(a).ok());
-    let includes_self = addrs
+    let others: Vec<&String> = addrs
         .iter()
-        .any(|a| Endpoint::parse(a).ok().is_some_and(|a| Some(a) == own));
-    if includes_self {
+        .filter(|a| own.is_none() || Endpoint::parse(a).ok() != own)
+        .collect();
+    if others.is_empty() {
         return Ok(());
     }
     Err(Error::JoiningNodeAutoProvision {
-        addresses: addrs.join(", "),
+        addresses: others
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
+/// A node's snapshot repository settings (`[worker.snapshots]`), as the user wrote them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SnapshotSettings<'a> {
+    pub destination: Option<&'a str>,
+    pub aws_endpoint_url: Option<&'a str>,
+    pub aws_allow_http: Option<bool>,
+    pub aws_access_key_id: Option<&'a str>,
+    pub aws_secret_access_key: Option<&'a str>,
+    pub aws_session_token: Option<&'a str>,
+    pub aws_profile: Option<&'a str>,
+}
+
+/// The settings that cannot work together, each with the setting it is about.
+pub fn snapshot_settings(s: &SnapshotSettings) -> Vec<(&'static str, Error)> {
+    let mut out = Vec::new();
+    if let Some(url) = s.aws_endpoint_url {
+        match url.split_once("://").map(|(scheme, _)| scheme) {
+            Some("http") if s.aws_allow_http != Some(true) => out.push((
+                "aws_endpoint_url",
+                Error::SnapshotStore(format!(
+                    "\"{url}\" is plain HTTP, which the store client refuses unless aws-allow-http is set"
+                )),
+            )),
+            Some("http") | Some("https") => {}
+            _ => out.push((
+                "aws_endpoint_url",
+                Error::SnapshotStore(format!(
+                    "\"{url}\" is not an http:// or https:// URL (for example http://10.0.0.5:9000)"
+                )),
+            )),
+        }
+    }
+    match (s.aws_access_key_id, s.aws_secret_access_key) {
+        (Some(_), None) => out.push((
+            "aws_access_key_id",
+            Error::SnapshotStore("an access key id needs its secret access key".into()),
+        )),
+        (None, Some(_)) => out.push((
+            "aws_secret_access_key",
+            Error::SnapshotStore("a secret access key needs its access key id".into()),
+        )),
+        _ => {}
+    }
+    if s.aws_session_token.is_some() && s.aws_access_key_id.is_none() {
+        out.push((
+            "aws_session_token",
+            Error::SnapshotStore(
+                "a session token goes with the temporary access key id and secret it belongs to"
+                    .into(),
+            ),
+        ));
+    }
+    if s.aws_profile.is_some() && s.aws_access_key_id.is_some() {
+        out.push((
+            "aws_profile",
+            Error::SnapshotStore(
+                "static keys and a profile exclude each other: the store would use only one of them"
+                    .into(),
+            ),
+        ));
+    }
+    out
+}
+
+/// A snapshot destination shared by clusters of different names fails the second cluster's nodes
+/// (the repository records the first cluster's fingerprint): the prefix should name the cluster.
+pub fn snapshot_prefix_names_cluster(destination: &str, cluster_name: &str) -> Option<Advice> {
+    let path = destination.split_once("://").map(|(_, rest)| rest)?;
+    let prefix = path.split_once('/').map(|(_, p)| p).unwrap_or_default();
+    (!prefix.split('/').any(|part| part == cluster_name)).then(|| Advice::SharedSnapshotPrefix {
+        destination: destination.to_string(),
+        cluster_name: cluster_name.to_string(),
     })
 }
 
@@ -764,10 +924,14 @@ mod tests {
         let v = view(&[Worker, LogServer], true, "1.7.12");
         assert!(node_readiness(&v, &want("n2", &[LogServer, Worker], None)).is_ok());
         assert!(node_readiness(&v, &want("n2", &[LogServer, Worker], Some("1.7"))).is_ok());
-        let e = node_readiness(&v, &want("n2", &[Worker], None)).unwrap_err();
+        let e = node_readiness(&v, &want("n2", &[Worker], None))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("roles [log-server, worker]"), "{e}");
         assert!(node_readiness(&v, &want("n2", &[Worker, LogServer], Some("1.8.0"))).is_err());
-        let e = node_readiness(&v, &want("n3", &[Worker], None)).unwrap_err();
+        let e = node_readiness(&v, &want("n3", &[Worker], None))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("no node named n3") && e.contains("its nodes: n2"),
             "{e}"
@@ -777,11 +941,13 @@ mod tests {
         assert!(
             node_readiness(&provisioning, &want("n2", &[Worker, LogServer], None))
                 .unwrap_err()
+                .to_string()
                 .contains("log-server storage provisioning")
         );
         let dead = view(&[Worker], false, "1.7.12");
         assert!(node_readiness(&dead, &want("n2", &[Worker], None))
             .unwrap_err()
+            .to_string()
             .contains("not alive"));
     }
 
@@ -805,15 +971,107 @@ mod tests {
     }
 
     #[test]
-    fn a_joining_node_cannot_auto_provision() {
+    fn only_a_node_that_lists_nobody_else_may_auto_provision() {
         let n1 = vec!["http://10.0.0.1:5122".to_string()];
         assert!(auto_provision(false, Some("http://10.0.0.2:5122"), Some(&n1)).is_ok());
         let e = auto_provision(true, Some("http://10.0.0.2:5122"), Some(&n1)).unwrap_err();
-        assert!(e.to_string().contains("second cluster"), "{e}");
-        // the first node may list itself
+        assert!(e.to_string().contains("10.0.0.1"), "{e}");
+        // a node that lists only itself
         assert!(auto_provision(true, Some("http://10.0.0.1:5122/"), Some(&n1)).is_ok());
         // no metadata client addresses: a single node that may provision itself
         assert!(auto_provision(true, None, None).is_ok());
+        // every seed listed, the usual layout: several such nodes could provision several clusters
+        let seeds: Vec<String> = (1..=3).map(|i| format!("http://10.0.0.{i}:5122")).collect();
+        let e = auto_provision(true, Some("http://10.0.0.1:5122"), Some(&seeds)).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("http://10.0.0.2:5122, http://10.0.0.3:5122"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn snapshot_store_settings_must_work_together() {
+        let fine = SnapshotSettings {
+            destination: Some("s3://b/c"),
+            aws_endpoint_url: Some("http://10.0.0.5:9000"),
+            aws_allow_http: Some(true),
+            aws_access_key_id: Some("id"),
+            aws_secret_access_key: Some("secret"),
+            aws_session_token: Some("token"),
+            ..Default::default()
+        };
+        assert!(snapshot_settings(&fine).is_empty());
+        let settings = |change: fn(&mut SnapshotSettings)| {
+            let mut s = fine.clone();
+            change(&mut s);
+            snapshot_settings(&s)
+                .into_iter()
+                .map(|(setting, _)| setting)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(settings(|s| s.aws_allow_http = None), ["aws_endpoint_url"]);
+        assert_eq!(
+            settings(|s| s.aws_endpoint_url = Some("10.0.0.5:9000")),
+            ["aws_endpoint_url"]
+        );
+        assert_eq!(
+            settings(|s| s.aws_secret_access_key = None),
+            ["aws_access_key_id"]
+        );
+        assert_eq!(
+            settings(|s| {
+                s.aws_access_key_id = None;
+                s.aws_session_token = None
+            }),
+            ["aws_secret_access_key"]
+        );
+        assert_eq!(settings(|s| s.aws_profile = Some("p")), ["aws_profile"]);
+        assert!(snapshot_prefix_names_cluster("s3://b/prod/snapshots", "prod").is_none());
+        assert!(snapshot_prefix_names_cluster("s3://b/snapshots", "prod").is_some());
+        assert!(snapshot_prefix_names_cluster("s3://b", "prod").is_some());
+    }
+
+    #[test]
+    fn trims_never_past_a_replica_behind() {
+        assert_eq!(trim_point(10, &[Some(12), Some(10)]), Some(10));
+        assert_eq!(trim_point(10, &[Some(12), Some(7)]), Some(7));
+        assert_eq!(trim_point(10, &[Some(12), None]), None);
+        assert_eq!(trim_point(10, &[]), Some(10));
+        assert_eq!(trim_point(0, &[Some(3)]), None);
+    }
+
+    #[test]
+    fn a_snapshot_is_lost_only_by_a_status_newer_than_it() {
+        let p = |leader: bool, archived: Option<u64>, at: u64| Processor {
+            node_id: 1,
+            partition_id: 0,
+            leader,
+            applied_lsn: Some(20),
+            archived_lsn: archived,
+            updated_at_ms: Some(at),
+        };
+        let later = 1000 + CLOCK_SKEW_MS + 1;
+        let (old, new) = (p(true, None, 900), p(true, None, later));
+        assert_eq!(snapshot_still_covers(10, 1000, &[&old]), None);
+        assert_eq!(
+            snapshot_still_covers(10, 1000, &[&p(true, None, 1100)]),
+            None
+        );
+        assert_eq!(snapshot_still_covers(10, 1000, &[&new]), Some(false));
+        assert_eq!(
+            snapshot_still_covers(10, 1000, &[&p(true, Some(8), later)]),
+            Some(false)
+        );
+        assert_eq!(
+            snapshot_still_covers(10, 1000, &[&p(true, Some(12), later)]),
+            Some(true)
+        );
+        assert_eq!(
+            snapshot_still_covers(10, 1000, &[&p(false, None, later)]),
+            None
+        );
+        assert_eq!(snapshot_still_covers(10, u64::MAX, &[&new]), None);
     }
 
     #[test]

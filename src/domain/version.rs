@@ -107,10 +107,19 @@ impl fmt::Display for Version {
     }
 }
 
-/// Restate's upgrade rule for moving a node to `target` in a cluster running `running`: never skip
-/// a minor version, roll back at most one minor (docs: "You must not skip minor version upgrades").
-pub fn check_upgrade(target: &Version, running: &[Version]) -> Result<(), Error> {
-    let (Some(lowest), Some(highest)) = (running.iter().min(), running.iter().max()) else {
+/// Restate's upgrade rule for moving a node to `target` in a cluster whose nodes run `running`
+/// (each node's name and version, None when it does not report one): never skip a minor version,
+/// roll back at most one minor (docs: "You must not skip minor version upgrades"). A node whose
+/// version is unknown blocks the check: it may run the version the change would skip.
+pub fn check_upgrade(target: &Version, running: &[(String, Option<Version>)]) -> Result<(), Error> {
+    if let Some((node, _)) = running.iter().find(|(_, v)| v.is_none()) {
+        return Err(Error::VersionUnknown {
+            node: node.clone(),
+            why: "the upgrade rule (never skip a minor version) cannot be checked against it",
+        });
+    }
+    let versions: Vec<Version> = running.iter().filter_map(|(_, v)| *v).collect();
+    let (Some(lowest), Some(highest)) = (versions.iter().min(), versions.iter().max()) else {
         return Ok(());
     };
     let next_line = (lowest.major, lowest.minor.saturating_add(1));
@@ -181,9 +190,29 @@ mod tests {
         assert!(!v("1.5.3").reports_binary_version() && v("1.6.2").reports_binary_version());
     }
 
+    fn nodes(versions: &[&str]) -> Vec<(String, Option<Version>)> {
+        versions
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (format!("n{i}"), Version::parse(s).ok()))
+            .collect()
+    }
+
+    #[test]
+    fn a_node_of_unknown_version_blocks_the_upgrade_rule() {
+        let e = check_upgrade(&v("1.7.0"), &nodes(&["1.6.2", ""])).unwrap_err();
+        assert_eq!(
+            e,
+            Error::VersionUnknown {
+                node: "n1".into(),
+                why: "the upgrade rule (never skip a minor version) cannot be checked against it",
+            }
+        );
+    }
+
     #[test]
     fn upgrades_one_minor_at_a_time() {
-        let running = [v("1.6.2"), v("1.7.12")];
+        let running = nodes(&["1.6.2", "1.7.12"]);
         assert!(check_upgrade(&v("1.7.12"), &running).is_ok());
         assert!(check_upgrade(&v("1.6.2"), &running).is_ok());
         let e = check_upgrade(&v("1.8.0"), &running)
@@ -193,13 +222,13 @@ mod tests {
             e.contains("skip a minor version") && e.contains("1.6.2") && e.contains("1.7 first"),
             "{e}"
         );
-        assert!(check_upgrade(&v("1.8.0"), &[v("1.7.12")]).is_ok());
-        let e = check_upgrade(&v("1.5.3"), &[v("1.7.12")])
+        assert!(check_upgrade(&v("1.8.0"), &nodes(&["1.7.12"])).is_ok());
+        let e = check_upgrade(&v("1.5.3"), &nodes(&["1.7.12"]))
             .unwrap_err()
             .to_string();
         assert!(e.contains("downgrade by more than one minor"), "{e}");
-        assert!(check_upgrade(&v("1.6.0"), &[v("1.7.12")]).is_ok());
-        assert!(check_upgrade(&v("2.0.0"), &[v("1.7.12")]).is_err());
+        assert!(check_upgrade(&v("1.6.0"), &nodes(&["1.7.12"])).is_ok());
+        assert!(check_upgrade(&v("2.0.0"), &nodes(&["1.7.12"])).is_err());
         assert!(check_upgrade(&v("1.3.0"), &[]).is_ok());
     }
 }

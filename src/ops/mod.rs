@@ -48,11 +48,14 @@ pub trait AdminApi: Send + Sync {
     async fn partition_ids(&self) -> Result<Vec<u32>, client::Error>;
     async fn logs(&self) -> Result<LogsView, client::Error>;
     async fn controller_state(&self) -> Result<ControllerState, client::Error>;
+    /// Snapshots one partition, bounded by `timeout` and never started twice.
     async fn create_snapshot(
         &self,
         partition_id: u32,
-        trim_log: bool,
+        timeout: Duration,
     ) -> Result<SnapshotTaken, client::Error>;
+    /// Trims a log up to and including `trim_point`.
+    async fn trim_log(&self, log_id: u32, trim_point: u64) -> Result<(), client::Error>;
     /// The configured endpoints, in order.
     fn endpoints(&self) -> Vec<String>;
     /// Calls sent so far (tests and benchmarks count them).
@@ -107,10 +110,12 @@ impl AdminApi for AdminClient {
     async fn create_snapshot(
         &self,
         partition_id: u32,
-        trim_log: bool,
+        timeout: Duration,
     ) -> Result<SnapshotTaken, client::Error> {
-        let timeout = self.settings().request_timeout;
-        AdminClient::create_snapshot(self, partition_id, trim_log, timeout).await
+        AdminClient::create_snapshot(self, partition_id, timeout).await
+    }
+    async fn trim_log(&self, log_id: u32, trim_point: u64) -> Result<(), client::Error> {
+        AdminClient::trim_log(self, log_id, trim_point).await
     }
     fn endpoints(&self) -> Vec<String> {
         self.settings()

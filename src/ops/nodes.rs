@@ -4,10 +4,21 @@ use std::time::{Duration, Instant};
 
 use super::{view, whole_seconds, AdminApi, Error};
 use crate::client;
-use crate::domain::rules::{self, NodeWant};
+use crate::domain::rules::{self, NodeWant, NotReady};
+use crate::domain::version::check_upgrade;
 use crate::domain::{ClusterView, NodeView};
 
 const NODE_POLL: Duration = Duration::from_millis(500);
+
+/// Refuses a version the upgrade rule forbids, against the nodes running now (made at plan time
+/// too, when the cluster answers quickly; repeated here so a slow cluster cannot bypass it).
+pub async fn check_version(api: &dyn AdminApi, want: &NodeWant) -> Result<(), Error> {
+    let Some(target) = want.version else {
+        return Ok(());
+    };
+    let view = view::read(api).await?;
+    Ok(check_upgrade(&target, &rules::running_versions(&view))?)
+}
 
 /// Polls the cluster until the node is there as wanted, for at most `timeout`. Returns the node
 /// and the view it was found in (its cluster's name and fingerprint).
@@ -21,7 +32,8 @@ pub async fn wait_until_ready(
         let now = match view::read(api).await {
             Ok(view) => match rules::node_readiness(&view, want) {
                 Ok(node) => return Ok((node.clone(), view)),
-                Err(now) => now,
+                Err(NotReady::Waiting(now)) => now,
+                Err(NotReady::Refused(e)) => return Err(e.into()),
             },
             // Not readable yet: a node restarting, a cluster about to be provisioned.
             Err(e) if e.is_transient() || matches!(e, client::Error::NotProvisioned { .. }) => {

@@ -21,6 +21,7 @@ pub struct SnapshotSpec {
     pub aws_allow_http: Option<bool>,
     pub aws_access_key_id: Option<String>,
     pub aws_secret_access_key: Option<String>,
+    pub aws_session_token: Option<String>,
     pub aws_profile: Option<String>,
 }
 
@@ -113,6 +114,7 @@ pub fn render(spec: &NodeConfigSpec) -> Result<Rendered, Error> {
             ("aws-endpoint-url", &s.aws_endpoint_url),
             ("aws-access-key-id", &s.aws_access_key_id),
             ("aws-secret-access-key", &s.aws_secret_access_key),
+            ("aws-session-token", &s.aws_session_token),
             ("aws-profile", &s.aws_profile),
         ] {
             if let Some(val) = val {
@@ -159,6 +161,7 @@ mod tests {
                 aws_allow_http: Some(true),
                 aws_access_key_id: Some("AKID".into()),
                 aws_secret_access_key: Some("SECRET".into()),
+                aws_session_token: Some("TOKEN".into()),
                 aws_profile: None,
             }),
             base_config: None,
@@ -192,6 +195,7 @@ aws-region = "us-east-1"
 aws-endpoint-url = "http://127.0.0.1:9000"
 aws-access-key-id = "AKID"
 aws-secret-access-key = "SECRET"
+aws-session-token = "TOKEN"
 aws-allow-http = true
 "#
         );

@@ -131,11 +131,7 @@ impl NodeResource {
         let Some(view) = probe(self.ctx.view(api.as_ref(), false)).await else {
             return;
         };
-        let running: Vec<Version> = view
-            .nodes
-            .iter()
-            .filter_map(|n| n.record.version())
-            .collect();
+        let running = rules::running_versions(&view);
         if let Err(e) = check_upgrade(&target, &running) {
             diag::refused(diags, &e);
         }
@@ -146,6 +142,10 @@ impl NodeResource {
         let want = want(diags, &planned)?;
         let api = self.ctx.api_or_report(diags)?;
         let timeout = Timeouts::of(&planned.timeouts, op);
+        if let Err(e) = ops::nodes::check_version(api.as_ref(), &want).await {
+            diag::ops(diags, &e);
+            return None;
+        }
         let found = ops::nodes::wait_until_ready(api.as_ref(), &want, timeout).await;
         self.ctx.invalidate().await;
         let (node, view) = found.map_err(|e| diag::ops(diags, &e)).ok()?;

@@ -11,7 +11,7 @@ use tf_provider::schema::{AttributeType, Schema};
 use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, Diagnostics, Resource};
 
-use crate::domain::{rules, Error};
+use crate::domain::{rules, ClusterView, Error, Processor};
 use crate::ops::snapshots::SnapshotOutcome;
 use crate::ops::{self, AdminApi};
 use crate::tf::context::probe;
@@ -123,6 +123,43 @@ fn snapshots_state(outcome: &SnapshotOutcome) -> Vec<Snapshot> {
         .collect()
 }
 
+/// The partitions whose recorded snapshot the cluster no longer has, described; None when every
+/// snapshot is still there or that cannot be told.
+fn lost_snapshots(state: &State, view: &ClusterView) -> Option<String> {
+    let taken_at = known_str(&state.created_at)
+        .and_then(|at| humantime::parse_rfc3339_weak(at).ok())?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let taken_at_ms = u64::try_from(taken_at.as_millis()).ok()?;
+    let lost: Vec<String> = state
+        .snapshots
+        .as_ref_option()?
+        .iter()
+        .filter_map(|s| {
+            let pid = u32::try_from(s.partition_id).ok()?;
+            let lsn = u64::try_from(s.min_applied_lsn).ok()?;
+            let replicas: Vec<&Processor> = view
+                .processors
+                .iter()
+                .filter(|p| p.partition_id == pid)
+                .collect();
+            (rules::snapshot_still_covers(lsn, taken_at_ms, &replicas) == Some(false)).then(|| {
+                let archived = replicas
+                    .iter()
+                    .find(|p| p.leader)
+                    .and_then(|p| p.archived_lsn)
+                    .map_or("none".into(), |a| a.to_string());
+                format!(
+                    "  - partition {pid}: snapshot {} covered LSN {lsn}; the partition's leader now \
+                     reports archived LSN {archived}",
+                    s.snapshot_id
+                )
+            })
+        })
+        .collect();
+    (!lost.is_empty()).then(|| lost.join("\n"))
+}
+
 fn unknown_results(planned: &mut State) {
     plan::unknown(&mut [
         &mut planned.id,
@@ -160,8 +197,7 @@ impl PartitionSnapshotResource {
             None => table,
         };
         let timeout = Timeouts::of(&planned.timeouts, Op::Create);
-        let trim = planned.trim_log == Value::Value(true);
-        let outcome = ops::snapshots::create(api, &ids, trim, timeout).await;
+        let outcome = ops::snapshots::create(api.clone(), &ids, timeout).await;
         self.ctx.invalidate().await;
         diag::snapshots(diags, &outcome, ids.len());
         if outcome.taken.is_empty() {
@@ -169,6 +205,16 @@ impl PartitionSnapshotResource {
                 diags.root_error_short("The cluster has no partitions to snapshot");
             }
             return None;
+        }
+        if planned.trim_log == Value::Value(true) {
+            let trimmed = diag::client_ok(
+                diags,
+                "Trimming the logs failed",
+                ops::snapshots::trim(api.as_ref(), &outcome.taken).await,
+            );
+            if let Some(trimmed) = trimmed {
+                diag::trimmed_less(diags, &trimmed);
+            }
         }
         let mut state = planned;
         state.cluster_fingerprint = Value::Value(nodes.cluster_fingerprint.to_string());
@@ -217,7 +263,10 @@ impl Resource for PartitionSnapshotResource {
                     "trim_log",
                     optional_computed(
                         Bool,
-                        "Trim each partition's log up to its snapshot. Default `false`.",
+                        "Trim each partition's log up to its snapshot, but never past what a running replica of \
+                         the partition has applied (`GetClusterState`), so that every replica can still catch \
+                         up from the log; a warning names each log trimmed less, or not at all. Default \
+                         `false`.",
                     ),
                 ),
                 (
@@ -243,7 +292,9 @@ impl Resource for PartitionSnapshotResource {
                 "timeouts",
                 Timeouts::block(&[(
                     Op::Create,
-                    "taking the snapshots, retries of partitions that cannot be snapshotted yet included",
+                    "taking the snapshots, retries of partitions that cannot be snapshotted yet included. \
+                     Each export may take what is left of it; a call that times out is not repeated (its \
+                     export may still run), and no call starts after it has passed",
                 )]),
             )],
         ))
@@ -278,6 +329,16 @@ impl Resource for PartitionSnapshotResource {
             view.cluster_fingerprint,
         ) {
             diag::refused(diags, &e);
+            return None;
+        }
+        if let Some(lost) = lost_snapshots(&state, &view) {
+            diags.root_warning(
+                "The snapshots are gone from the repository",
+                format!(
+                    "{lost}\nrestate_partition_snapshot is removed from the state, so the next apply \
+                     takes new snapshots."
+                ),
+            );
             return None;
         }
         let mut state = state;

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use tonic::Code;
@@ -55,6 +56,18 @@ pub struct FakeState {
     pub joining: Vec<(usize, NodeView)>,
     /// Partitions whose snapshot fails, with the error.
     pub snapshot_failures: BTreeMap<u32, client::Error>,
+    /// How long an export and upload takes.
+    pub snapshot_delay: Duration,
+    /// Exports started, per partition (a call that timed out started one too).
+    pub exports: BTreeMap<u32, usize>,
+    /// The archived LSN each partition's leader reports (set by a snapshot).
+    pub archived: BTreeMap<u32, u64>,
+    /// What every partition's leader has applied (and a snapshot covers).
+    pub applied_lsn: u64,
+    /// Partitions with a follower replica, and what it has applied.
+    pub followers: BTreeMap<u32, Option<u64>>,
+    /// Logs trimmed, with the trim point, in call order.
+    pub trims: Vec<(u32, u64)>,
     /// The other endpoints, tried after (or, with `others_first`, before) the cluster's own.
     pub others: Vec<(String, OtherEndpoint)>,
     pub others_first: bool,
@@ -110,6 +123,12 @@ impl FakeState {
             logs_lag: 2,
             joining: Vec::new(),
             snapshot_failures: BTreeMap::new(),
+            snapshot_delay: Duration::ZERO,
+            exports: BTreeMap::new(),
+            archived: BTreeMap::new(),
+            applied_lsn: 2,
+            followers: BTreeMap::new(),
+            trims: Vec::new(),
             others: Vec::new(),
             others_first: false,
             interference: None,
@@ -501,19 +520,26 @@ impl AdminApi for FakeCluster {
                 .iter()
                 .find(|n| n.alive && n.record.has_role(Role::Worker))
                 .map(|n| n.record.node_id);
-            let processors = leader
-                .map(|node_id| {
-                    (0..s.config.num_partitions)
-                        .map(|pid| Processor {
-                            node_id,
-                            partition_id: pid,
-                            leader: true,
-                            applied_lsn: Some(2),
-                            archived_lsn: None,
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            let now_ms = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            let mut processors = Vec::new();
+            if let Some(node_id) = leader {
+                for pid in 0..s.config.num_partitions {
+                    let processor = |node_id, leader, applied_lsn| Processor {
+                        node_id,
+                        partition_id: pid,
+                        leader,
+                        applied_lsn,
+                        archived_lsn: s.archived.get(&pid).copied(),
+                        updated_at_ms: Some(now_ms),
+                    };
+                    processors.push(processor(node_id, true, Some(s.applied_lsn)));
+                    if let Some(applied) = s.followers.get(&pid) {
+                        processors.push(processor(node_id + 100, false, *applied));
+                    }
+                }
+            }
             Ok(ControllerState { alive, processors })
         })
     }
@@ -521,9 +547,9 @@ impl AdminApi for FakeCluster {
     async fn create_snapshot(
         &self,
         partition_id: u32,
-        _trim_log: bool,
+        timeout: Duration,
     ) -> Result<SnapshotTaken, client::Error> {
-        self.call(|s| {
+        let started = self.call(|s| {
             if let Some(e) = s.snapshot_failures.get(&partition_id) {
                 return Err(e.clone());
             }
@@ -533,13 +559,38 @@ impl AdminApi for FakeCluster {
                     "CreatePartitionSnapshot",
                 ));
             }
+            *s.exports.entry(partition_id).or_default() += 1;
+            Ok(s.snapshot_delay)
+        })?;
+        if started > timeout {
+            // The export goes on; the caller only stops waiting for it.
+            tokio::time::sleep(timeout).await;
+            return Err(client::Error::Timeout {
+                endpoint: ENDPOINT.into(),
+                method: "/restate.cluster_ctrl.ClusterCtrlSvc/CreatePartitionSnapshot",
+                after: timeout,
+            });
+        }
+        tokio::time::sleep(started).await;
+        Ok(self.with(|s| {
             s.snapshots_taken += 1;
-            Ok(SnapshotTaken {
+            s.archived.insert(partition_id, s.applied_lsn);
+            SnapshotTaken {
                 partition_id,
                 snapshot_id: format!("snap_fake{}", s.snapshots_taken),
                 log_id: partition_id,
-                min_applied_lsn: 2,
-            })
+                min_applied_lsn: s.applied_lsn,
+            }
+        }))
+    }
+
+    async fn trim_log(&self, log_id: u32, trim_point: u64) -> Result<(), client::Error> {
+        self.call(|s| {
+            if !s.provisioned {
+                return Err(unavailable("svc is not ready yet", "TrimLog"));
+            }
+            s.trims.push((log_id, trim_point));
+            Ok(())
         })
     }
 

@@ -510,6 +510,57 @@ async fn node_drift_replacement_version_rule_and_removal() {
 }
 
 #[tokio::test]
+async fn a_version_the_cluster_cannot_report_is_refused_at_plan_and_apply() {
+    let (fake, h) = cluster(FakeState::provisioned("c", 2));
+    let mut config = node_config("n1", &Role::ALL);
+    config.expected_version = s("1.7.12");
+    config.timeouts = timeouts(serde_json::json!({"create": "60s", "update": null}));
+    // Planned while the node reported its version; then it turns out not to (a node before 1.6,
+    // or a plan-time read that gave up): apply refuses at once instead of waiting out 60 s.
+    let planned = h.node.plan(None, &config).await;
+    assert!(planned.state.is_some(), "{:#?}", planned.diags);
+    fake.with(|s| s.nodes[0].record.binary_version = String::new());
+    h.ctx.invalidate().await;
+    let started = std::time::Instant::now();
+    let (state, d) = h.node.apply(None, &planned, &config).await;
+    assert!(state.is_none());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "waited {:?}",
+        started.elapsed()
+    );
+    let summary = "expected_version needs Restate >= 1.6 to verify versions";
+    assert_error(&d, summary, "expected_version");
+    assert!(
+        error(&d, summary)
+            .detail
+            .contains("node n1 does not report its version"),
+        "{d:#?}"
+    );
+    // At plan time too.
+    let planned = h.node.plan(None, &config).await;
+    assert_error(&planned.diags, summary, "expected_version");
+    // Another node of unknown version blocks the upgrade rule for this one.
+    fake.with(|s| {
+        s.nodes[0].record.binary_version = "1.7.12".into();
+        s.nodes.push(fake::node(2, "n2", &[Role::Worker]));
+        s.nodes[1].record.binary_version = String::new();
+    });
+    h.ctx.invalidate().await;
+    let planned = h.node.plan(None, &config).await;
+    assert_error(&planned.diags, summary, "expected_version");
+    assert!(
+        error(&planned.diags, summary).detail.contains("node n2"),
+        "{:#?}",
+        planned.diags
+    );
+    // Without expected_version, versions are not checked.
+    config.expected_version = Value::Null;
+    let (state, d) = h.node.plan_and_apply(None, &config).await;
+    assert!(state.is_some(), "{d:#?}");
+}
+
+#[tokio::test]
 async fn node_inputs_are_refused_at_their_attribute() {
     let (_fake, h) = cluster(FakeState::provisioned("c", 2));
     let mut bad_role = node_config("n1", &[]);
@@ -521,6 +572,11 @@ async fn node_inputs_are_refused_at_their_attribute() {
         (node_config("n1", &[]), "No roles", "roles"),
         (bad_version, "Invalid expected_version", "expected_version"),
         (node_config(" ", &[Role::Worker]), "Empty name", "name"),
+        (
+            node_config(" n1", &[Role::Worker]),
+            "name has surrounding spaces",
+            "name",
+        ),
     ] {
         let planned = h.node.plan(None, &config).await;
         assert_error(&planned.diags, summary, attribute);
@@ -649,10 +705,91 @@ async fn unknown_partitions_are_refused_and_never_sent() {
         .plan(None, &snapshot_config(Some(&[]), None))
         .await;
     assert_error(&planned.diags, "Empty partition_ids", "partition_ids");
-    assert_eq!(fake.with(|s| s.snapshot_failures.len()), 0);
+    assert!(fake.with(|s| s.exports.is_empty()), "nothing was exported");
     let (imported, d) = h.snapshot.import("x").await;
     assert!(imported.is_none());
     assert_error(&d, "restate_partition_snapshot cannot be imported", "");
+}
+
+#[tokio::test]
+async fn a_log_is_never_trimmed_past_a_replica_behind_its_snapshot() {
+    let (fake, h) = cluster(FakeState::provisioned("c", 4));
+    fake.with(|s| {
+        s.applied_lsn = 10;
+        s.followers = BTreeMap::from([(1, Some(7)), (2, None), (3, Some(12))]);
+    });
+    let (state, d) = h
+        .snapshot
+        .plan_and_apply(None, &snapshot_config(None, Some(true)))
+        .await;
+    assert!(state.is_some(), "{d:#?}");
+    assert_eq!(
+        fake.with(|s| s.trims.clone()),
+        [(0, 10), (1, 7), (3, 10)],
+        "partition 1 trimmed to its follower, 2 not at all"
+    );
+    let warning = d
+        .iter()
+        .find(|x| !x.error && x.summary == "Some logs were trimmed less than their snapshot")
+        .unwrap_or_else(|| panic!("{d:#?}"));
+    assert!(
+        warning
+            .detail
+            .contains("partition 1 (log 1): trimmed to LSN 7, short of the snapshot's 10")
+            && warning.detail.contains("partition 2 (log 2): not trimmed")
+            && !warning.detail.contains("partition 0")
+            && !warning.detail.contains("partition 3"),
+        "{d:#?}"
+    );
+    // Without trim_log, nothing is trimmed.
+    fake.with(|s| s.trims.clear());
+    h.snapshot
+        .plan_and_apply(None, &snapshot_config(None, None))
+        .await;
+    assert!(fake.with(|s| s.trims.is_empty()));
+}
+
+#[tokio::test]
+async fn a_snapshot_the_cluster_lost_is_planned_again() {
+    let (fake, h) = cluster(FakeState::provisioned("c", 2));
+    let (state, _) = h
+        .snapshot
+        .plan_and_apply(None, &snapshot_config(None, None))
+        .await;
+    let (state, private) = state.unwrap();
+    // Right after the snapshot, a status no newer than it cannot tell: kept.
+    fake.with(|s| s.archived.clear());
+    let (read, d) = h.snapshot.read(&state, &private).await;
+    assert!(read.is_some(), "{d:#?}");
+    // The same state a minute later: the leaders' status is newer and reports nothing archived.
+    let mut older = state.clone();
+    let minute_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    older.created_at = s(&humantime::format_rfc3339_seconds(minute_ago).to_string());
+    h.ctx.invalidate().await;
+    let (read, d) = h.snapshot.read(&older, &private).await;
+    assert!(read.is_none(), "{d:#?}");
+    let w = d
+        .iter()
+        .find(|x| x.summary == "The snapshots are gone from the repository")
+        .unwrap_or_else(|| panic!("{d:#?}"));
+    assert!(
+        w.detail
+            .contains("partition 0: snapshot snap_fake1 covered LSN 2; the partition's leader now reports archived LSN none"),
+        "{d:#?}"
+    );
+    // Still archived at (or past) the recorded LSN: kept.
+    fake.with(|s| s.archived = BTreeMap::from([(0, 2), (1, 5)]));
+    h.ctx.invalidate().await;
+    let (read, d) = h.snapshot.read(&older, &private).await;
+    assert!(read.is_some(), "{d:#?}");
+    // Archived behind it (the repository holds an older snapshot): planned again.
+    fake.with(|s| s.archived = BTreeMap::from([(0, 2), (1, 1)]));
+    h.ctx.invalidate().await;
+    let (read, d) = h.snapshot.read(&older, &private).await;
+    assert!(read.is_none(), "{d:#?}");
+    assert!(d
+        .iter()
+        .any(|x| x.detail.contains("partition 1:") && !x.detail.contains("partition 0:")));
 }
 
 // --- every attribute's plan path, as a table ------------------------------------------------------

@@ -10,7 +10,7 @@ use crate::domain::rules::Advice;
 use crate::domain::ClusterConfig;
 use crate::domain::Error as Domain;
 use crate::ops;
-use crate::ops::snapshots::SnapshotOutcome;
+use crate::ops::snapshots::{SnapshotOutcome, Trimmed};
 
 /// An input value at `path` (the attribute `attribute`) that the domain refused.
 pub fn input(diags: &mut Diagnostics, path: AttributePath, attribute: &str, e: &Domain) {
@@ -163,7 +163,17 @@ fn describe(attribute: &str, e: &Domain) -> (Option<&'static str>, String, Strin
             Some("auto_provision"),
             "A joining node must not auto-provision".into(),
             format!(
-                "{e}. Set auto_provision = false, and provision the cluster with restate_cluster_config (provision = true)."
+                "{e}. Set auto_provision = false on every node that lists other nodes, and provision the \
+                 cluster once, through one node, with restate_cluster_config (provision = true)."
+            ),
+        ),
+        Domain::SnapshotStore(_) => plain("Invalid snapshot store settings".into()),
+        Domain::VersionUnknown { .. } => (
+            Some("expected_version"),
+            "expected_version needs Restate >= 1.6 to verify versions".into(),
+            format!(
+                "{e}. Remove expected_version (and check versions by hand), or upgrade the cluster to \
+                 Restate 1.6 or later first."
             ),
         ),
     }
@@ -171,14 +181,27 @@ fn describe(attribute: &str, e: &Domain) -> (Option<&'static str>, String, Strin
 
 /// Something the user should know before applying; a warning at the setting it is about.
 pub fn advice(diags: &mut Diagnostics, a: &Advice) {
-    let (setting, summary) = match a {
-        Advice::LiveValueChanges { setting, .. } => (
-            *setting,
-            format!("{setting} changes a value the cluster already has"),
-        ),
-        Advice::Lowers { setting, .. } => (*setting, format!("{setting} goes down")),
+    let setting = match a {
+        Advice::LiveValueChanges { setting, .. }
+        | Advice::Lowers { setting, .. }
+        | Advice::NoFailureTolerance { setting, .. } => *setting,
+        Advice::SharedSnapshotPrefix { .. } => "destination",
+    };
+    advice_at(diags, AttributePath::new(setting), a);
+}
+
+/// Like [`advice`], at `path` (a setting in a block).
+pub fn advice_at(diags: &mut Diagnostics, path: AttributePath, a: &Advice) {
+    let summary = match a {
+        Advice::LiveValueChanges { setting, .. } => {
+            format!("{setting} changes a value the cluster already has")
+        }
+        Advice::Lowers { setting, .. } => format!("{setting} goes down"),
         Advice::NoFailureTolerance { setting, .. } => {
-            (*setting, format!("{setting} leaves no failure tolerance"))
+            format!("{setting} leaves no failure tolerance")
+        }
+        Advice::SharedSnapshotPrefix { .. } => {
+            "The snapshot destination does not name the cluster".to_string()
         }
     };
     let detail = match a {
@@ -186,9 +209,12 @@ pub fn advice(diags: &mut Diagnostics, a: &Advice) {
             "{a}. This resource is new, so the plan cannot show it as a diff; import the configuration \
              first (terraform import) to see every change as one."
         ),
+        Advice::SharedSnapshotPrefix { cluster_name, .. } => format!(
+            "{a}. Use a prefix per cluster, such as s3://bucket/{cluster_name}."
+        ),
         _ => format!("{a}."),
     };
-    diags.warning(summary, detail, AttributePath::new(setting));
+    diags.warning(summary, detail, path);
 }
 
 /// A failed call to the cluster; the text names the endpoint and the gRPC status.
@@ -285,6 +311,36 @@ pub fn snapshots(diags: &mut Diagnostics, outcome: &SnapshotOutcome, requested: 
         format!(
             "{}\nThe snapshots that succeeded are kept in state and the resource is tainted: the next \
              apply takes them again, for every partition.{help}",
+            lines.join("\n")
+        ),
+    );
+}
+
+/// Logs trimmed short of their snapshot (or not at all) because a replica is behind it.
+pub fn trimmed_less(diags: &mut Diagnostics, trimmed: &[Trimmed]) {
+    let lines: Vec<String> = trimmed
+        .iter()
+        .filter(|t| t.trimmed_to != Some(t.snapshot_lsn))
+        .map(|t| match t.trimmed_to {
+            Some(point) => format!(
+                "  - partition {} (log {}): trimmed to LSN {point}, short of the snapshot's {}",
+                t.partition_id, t.log_id, t.snapshot_lsn
+            ),
+            None => format!(
+                "  - partition {} (log {}): not trimmed (a replica's applied LSN is unknown or 0)",
+                t.partition_id, t.log_id
+            ),
+        })
+        .collect();
+    if lines.is_empty() {
+        return;
+    }
+    diags.root_warning(
+        "Some logs were trimmed less than their snapshot",
+        format!(
+            "A log is never trimmed past what a running replica of its partition has applied, so the \
+             replica can still catch up from the log:\n{}\nThe snapshots were taken; the rest of the \
+             log stays until Restate trims it.",
             lines.join("\n")
         ),
     );

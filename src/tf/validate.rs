@@ -76,15 +76,30 @@ pub fn duration(diags: &mut Diagnostics, value: &Value<String>, path: AttributeP
     }
 }
 
-/// A name that must match something in the cluster exactly: not empty, no surrounding spaces.
+/// A name that must match something in the cluster exactly: not empty, no surrounding spaces
+/// (which would never match anything).
 pub fn name(diags: &mut Diagnostics, attribute: &str, value: &Value<String>) {
-    if let Value::Value(s) = value {
-        if s.trim().is_empty() {
-            diags.error(
-                format!("Empty {attribute}"),
-                format!("{attribute} must not be empty."),
-                AttributePath::new(attribute.to_string()),
-            );
-        }
+    let Value::Value(s) = value else {
+        return;
+    };
+    let problem = if s.trim().is_empty() {
+        Some((
+            format!("Empty {attribute}"),
+            format!("{attribute} must not be empty."),
+        ))
+    } else if s.trim() != s {
+        Some((
+            format!("{attribute} has surrounding spaces"),
+            format!(
+                "{attribute} = \"{s}\" starts or ends with whitespace, so it would never match the name \
+                 Restate records; write \"{}\".",
+                s.trim()
+            ),
+        ))
+    } else {
+        None
+    };
+    if let Some((summary, detail)) = problem {
+        diags.error(summary, detail, AttributePath::new(attribute.to_string()));
     }
 }
