@@ -172,7 +172,13 @@ fn check_snapshots(
             diag::input(diags, at(setting), setting, &e);
         }
     }
-    if let (Some(d), Some(name)) = (settings.destination, cluster_name) {
+    // Only about a destination that is valid otherwise.
+    let destination_ok = version.is_some_and(|v| {
+        settings
+            .destination
+            .is_some_and(|d| rules::snapshot_destination(v, d).is_ok())
+    });
+    if let (Some(d), Some(name), true) = (settings.destination, cluster_name, destination_ok) {
         if let Some(a) = rules::snapshot_prefix_names_cluster(d, name) {
             diag::advice_at(diags, at("destination"), &a);
         }

@@ -22,10 +22,14 @@ impl Endpoint {
                 let lower = text.to_ascii_lowercase();
                 if lower.starts_with("http://") || lower.starts_with("https://") {
                     fail("its scheme must be written in lowercase: http:// or https://")
-                } else {
+                } else if text.contains("://") {
                     fail(
                         "it must start with http:// or https:// (for example http://10.0.0.1:5122)",
                     )
+                } else {
+                    fail(&format!(
+                        "it must start with http:// or https://: http://{text}"
+                    ))
                 }
             })?;
         let rest = text[scheme.len()..].trim_end_matches('/');
@@ -48,10 +52,9 @@ impl Endpoint {
         };
         match port {
             None => {
-                return Err(fail(
-                    "it has no port; write the node's fabric port, by default 5122 (for example \
-                     http://10.0.0.1:5122)",
-                ))
+                return Err(fail(&format!(
+                    "it has no port; write the node's fabric port, by default 5122: {scheme}{rest}:5122"
+                )))
             }
             Some(p) if p.parse::<u16>().is_err() => {
                 return Err(fail(&format!("\"{p}\" is not a port number")));

@@ -143,6 +143,8 @@ pub enum Advice {
     SharedSnapshotPrefix {
         destination: String,
         cluster_name: String,
+        /// The same bucket with a prefix that names the cluster.
+        suggested: String,
     },
 }
 
@@ -168,6 +170,7 @@ impl fmt::Display for Advice {
             Advice::SharedSnapshotPrefix {
                 destination,
                 cluster_name,
+                ..
             } => write!(
                 f,
                 "the prefix of {destination} does not name cluster \"{cluster_name}\": a repository \
@@ -700,11 +703,18 @@ pub fn snapshot_settings(s: &SnapshotSettings) -> Vec<(&'static str, Error)> {
 /// A snapshot destination shared by clusters of different names fails the second cluster's nodes
 /// (the repository records the first cluster's fingerprint): the prefix should name the cluster.
 pub fn snapshot_prefix_names_cluster(destination: &str, cluster_name: &str) -> Option<Advice> {
-    let path = destination.split_once("://").map(|(_, rest)| rest)?;
-    let prefix = path.split_once('/').map(|(_, p)| p).unwrap_or_default();
+    let (scheme, path) = destination.split_once("://")?;
+    let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
+    let prefix = prefix.trim_end_matches('/');
+    let suggested = if prefix.is_empty() {
+        format!("{scheme}://{bucket}/{cluster_name}")
+    } else {
+        format!("{scheme}://{bucket}/{prefix}/{cluster_name}")
+    };
     (!prefix.split('/').any(|part| part == cluster_name)).then(|| Advice::SharedSnapshotPrefix {
         destination: destination.to_string(),
         cluster_name: cluster_name.to_string(),
+        suggested,
     })
 }
 
@@ -1028,7 +1038,11 @@ mod tests {
         );
         assert_eq!(settings(|s| s.aws_profile = Some("p")), ["aws_profile"]);
         assert!(snapshot_prefix_names_cluster("s3://b/prod/snapshots", "prod").is_none());
-        assert!(snapshot_prefix_names_cluster("s3://b/snapshots", "prod").is_some());
+        let shared = snapshot_prefix_names_cluster("s3://b/snapshots/", "prod");
+        assert!(
+            matches!(shared, Some(Advice::SharedSnapshotPrefix { ref suggested, .. }) if suggested == "s3://b/snapshots/prod"),
+            "{shared:?}"
+        );
         assert!(snapshot_prefix_names_cluster("s3://b", "prod").is_some());
     }
 

@@ -209,9 +209,9 @@ pub fn advice_at(diags: &mut Diagnostics, path: AttributePath, a: &Advice) {
             "{a}. This resource is new, so the plan cannot show it as a diff; import the configuration \
              first (terraform import) to see every change as one."
         ),
-        Advice::SharedSnapshotPrefix { cluster_name, .. } => format!(
-            "{a}. Use a prefix per cluster, such as s3://bucket/{cluster_name}."
-        ),
+        Advice::SharedSnapshotPrefix { suggested, .. } => {
+            format!("{a}. Use a prefix per cluster, such as {suggested}.")
+        }
         _ => format!("{a}."),
     };
     diags.warning(summary, detail, path);
