@@ -353,3 +353,109 @@ fn a_node_removed_from_the_cluster_leaves_the_state() {
     let list = ws.run(&["state", "list"]);
     assert!(!list.stdout.contains("restate_node.n2"), "{}", list.text());
 }
+
+/// Three nodes rendered the recommended way (every node lists every node as a metadata address,
+/// none auto-provisions), started at the same moment, then provisioned once through
+/// `restate_cluster_config`: one cluster, with one fingerprint on every node.
+#[test]
+fn three_nodes_started_together_form_one_cluster() {
+    crate::e2e!();
+    let roles: &[&str] = &["metadata-server", "admin", "worker", "log-server"];
+    let mut nodes: Vec<Node> = ["n1", "n2", "n3"]
+        .iter()
+        .map(|name| Node::prepare(NodeSpec::new(name, "together", &[])))
+        .collect();
+    let urls: Vec<String> = nodes.iter().map(Node::fabric_url).collect();
+    let mut tf = provider_block(&urls, "  cluster_name = \"together\"\n");
+    for n in &nodes {
+        let name = &n.spec.name;
+        tf.push_str(&format!(
+            r#"data "restate_node_config" "{name}" {{
+  node_name                 = "{name}"
+  cluster_name              = "together"
+  roles                     = {roles}
+  advertised_address        = "{url}"
+  bind_address              = "127.0.0.1:{port}"
+  metadata_client_addresses = {urls}
+  restate_version           = "1.7.12"
+  base_config               = <<-EOT
+{base}
+EOT
+}}
+
+output "{name}_toml" {{
+  value     = data.restate_node_config.{name}.toml
+  sensitive = true
+}}
+"#,
+            roles = quoted_list(roles),
+            url = n.fabric_url(),
+            port = n.ports.fabric,
+            urls = quoted_list(&urls),
+            base = n.local_base_config(),
+        ));
+    }
+    let ws = Workspace::new();
+    ws.write(&tf);
+    ws.apply().ok();
+    let outputs = ws.output_json();
+    let tomls: Vec<String> = nodes
+        .iter()
+        .map(|n| {
+            outputs[format!("{}_toml", n.spec.name)]["value"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    for toml in &tomls {
+        assert!(toml.contains("auto-provision = false"), "{toml}");
+    }
+    // The "VMs" boot together.
+    for (n, toml) in nodes.iter_mut().zip(&tomls) {
+        n.spawn_toml(toml);
+    }
+    for n in &mut nodes {
+        n.wait_health(Duration::from_secs(60));
+    }
+    // None provisioned a cluster by itself.
+    std::thread::sleep(Duration::from_secs(3));
+    for n in &nodes {
+        let health = support::http::get(n.ports.fabric, "/health").unwrap();
+        assert!(
+            health.contains("AwaitingProvisioning"),
+            "{}: {health}",
+            n.spec.name
+        );
+    }
+
+    let mut with_cluster = tf.clone();
+    with_cluster.push_str(
+        "resource \"restate_cluster_config\" \"this\" {\n  provision       = true\n  num_partitions  = 4\n  log_provider    = \"replicated\"\n  log_replication = \"2\"\n  timeouts {\n    create = \"3m\"\n  }\n}\n",
+    );
+    for n in &nodes {
+        with_cluster.push_str(&node_resource_block(&n.spec.name, roles));
+    }
+    ws.write(&with_cluster);
+    ws.apply().ok();
+    let fingerprints: Vec<u64> = urls.iter().map(|u| ctl::fingerprint(u)).collect();
+    assert!(
+        fingerprints.iter().all(|f| *f == fingerprints[0]),
+        "{fingerprints:?}"
+    );
+    for url in &urls {
+        let members = ctl::nodes(url);
+        assert_eq!(
+            members.keys().cloned().collect::<Vec<_>>(),
+            ["n1", "n2", "n3"],
+            "{url}: {members:?}"
+        );
+    }
+    let state_fingerprint = ws.resource_values("restate_cluster_config.this")
+        ["cluster_fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(state_fingerprint, fingerprints[0].to_string());
+    ws.assert_plan_empty();
+}

@@ -6,6 +6,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::ctl;
+use support::relay::SlowRelay;
 use support::restate::{Node, NodeSpec, ALL_ROLES};
 use support::s3::S3;
 use support::terraform::{provider_block, Workspace};
@@ -228,6 +229,178 @@ fn a_partial_failure_keeps_what_succeeded_tainted_and_the_next_apply_completes_i
     assert_eq!(all.len(), 4);
     for (pid, id) in &all {
         assert_eq!(&latest(&s3, "p", *pid), id);
+    }
+    ws.assert_plan_empty();
+}
+
+/// The snapshot directories (`lsn_…`) under a partition's prefix: one per export.
+fn exports(s3: &S3, prefix: &str, partition: u64) -> Vec<String> {
+    let mut dirs: Vec<String> = s3
+        .list(BUCKET, &format!("{prefix}/{partition}/"))
+        .iter()
+        .filter_map(|key| key.split('/').nth(2))
+        .filter(|dir| dir.starts_with("lsn_"))
+        .map(str::to_string)
+        .collect();
+    dirs.dedup();
+    dirs
+}
+
+/// Exports that take longer than request_timeout: each call waits for its export within
+/// timeouts.create, and no partition is exported twice.
+#[test]
+fn a_slow_store_is_waited_for_and_each_partition_exported_once() {
+    crate::e2e!();
+    let s3 = S3::start(BUCKET);
+    // Every chunk the store sends back comes 700 ms late: an upload of several objects takes
+    // seconds, well past the provider's 1 s request timeout.
+    let relay = SlowRelay::start(s3.port, Duration::from_millis(700));
+    let mut spec = NodeSpec::new("n1", "slow", ALL_ROLES);
+    spec.extra_toml = s3.snapshots_toml_via(&relay.endpoint(), BUCKET, "slow");
+    let mut node = Node::start(spec);
+    node.provision("replicated");
+    let ws = Workspace::new();
+    ws.write(&format!(
+        "{}resource \"restate_partition_snapshot\" \"s\" {{\n  timeouts {{\n    create = \"3m\"\n  }}\n}}\n",
+        provider_block(&[node.fabric_url()], "  request_timeout = \"1s\"\n")
+    ));
+    let before = relay.delayed();
+    let started = Instant::now();
+    ws.apply().ok();
+    // The premise: the exports went through the relay and took longer than one request timeout.
+    assert!(relay.delayed() > before, "no upload went through the relay");
+    assert!(
+        started.elapsed() > Duration::from_secs(2),
+        "the store was not slow"
+    );
+    let taken = state_snapshots(&ws, "restate_partition_snapshot.s");
+    assert_eq!(taken.iter().map(|t| t.0).collect::<Vec<_>>(), [0, 1, 2, 3]);
+    for (pid, id) in &taken {
+        assert_eq!(&latest(&s3, "slow", *pid), id);
+        let dirs = exports(&s3, "slow", *pid);
+        assert_eq!(
+            dirs.len(),
+            1,
+            "partition {pid} was exported more than once: {dirs:?}"
+        );
+    }
+    ws.assert_plan_empty();
+}
+
+/// trim_log trims each log up to its snapshot (one node: every replica has applied it), as
+/// restatectl reads the trim points back.
+#[test]
+fn trim_log_trims_each_log_to_its_snapshot() {
+    crate::e2e!();
+    let s3 = S3::start(BUCKET);
+    let node = node_with_repository(&s3, "trim", "trim");
+    let url = node.fabric_url();
+    let logs: Vec<u64> = ctl::log_tails(&url).iter().map(|t| t.log_id).collect();
+    assert!(logs.iter().all(|&l| ctl::trim_point(&url, l) == 0));
+    let ws = Workspace::new();
+    ws.write(&format!(
+        "{}resource \"restate_partition_snapshot\" \"s\" {{\n  trim_log = true\n  timeouts {{\n    create = \"2m\"\n  }}\n}}\n",
+        provider_block(&[url.clone()], "")
+    ));
+    let run = ws.apply().ok();
+    assert!(!run.flat().contains("trimmed less"), "{}", run.text());
+    for s in ws.resource_values("restate_partition_snapshot.s")["snapshots"]
+        .as_array()
+        .unwrap()
+    {
+        let (log, lsn) = (
+            s["log_id"].as_u64().unwrap(),
+            s["min_applied_lsn"].as_u64().unwrap(),
+        );
+        assert!(lsn > 0, "{s}");
+        assert_eq!(ctl::trim_point(&url, log), lsn, "log {log}");
+    }
+}
+
+/// Snapshots the repository no longer holds (it was rolled back to older ones) are gone from the
+/// state on refresh, once the partitions' leaders have read the repository again, and the next
+/// apply takes new ones. A restart alone, after which the leaders report no archived LSN until
+/// they read the repository, changes nothing.
+#[test]
+fn snapshots_the_repository_lost_are_taken_again() {
+    crate::e2e!();
+    let s3 = S3::start(BUCKET);
+    let mut spec = NodeSpec::new("n1", "rollback", ALL_ROLES);
+    // Periodic snapshots make each leader read the repository (30 to 60 s after it starts); the
+    // threshold is never reached, so they take none of their own.
+    spec.extra_toml = format!(
+        "{}snapshot-interval-num-records = 1000000\n",
+        s3.snapshots_toml(BUCKET, "rb")
+    );
+    let mut node = Node::start(spec);
+    node.provision("replicated");
+    let head = provider_block(&[node.fabric_url()], "");
+    let resource = |round: u32| {
+        format!(
+            "{head}resource \"restate_partition_snapshot\" \"s\" {{\n  triggers = {{ round = \"{round}\" }}\n  timeouts {{\n    create = \"2m\"\n  }}\n}}\n"
+        )
+    };
+    let lsns = |ws: &Workspace| -> Vec<u64> {
+        ws.resource_values("restate_partition_snapshot.s")["snapshots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["min_applied_lsn"].as_u64().unwrap())
+            .collect()
+    };
+    let ws = Workspace::new();
+    ws.write(&resource(1));
+    ws.apply().ok();
+    let first = lsns(&ws);
+    s3.copy_prefix(BUCKET, "rb/", "rb-backup/");
+
+    // A restart appends to every log; the leaders report no archived LSN for a while: no change.
+    node.restart_with(|_| {});
+    node.wait_alive(Duration::from_secs(60));
+    ws.assert_plan_empty();
+    ws.write(&resource(2));
+    ws.apply().ok();
+    let second = lsns(&ws);
+    assert!(
+        second.iter().zip(&first).all(|(s, f)| s > f),
+        "{first:?} -> {second:?}"
+    );
+
+    // The repository is rolled back to the first snapshots; once the leaders read it again,
+    // they report the first snapshots' LSNs, below what the state records.
+    s3.delete_prefix(BUCKET, "rb/");
+    s3.copy_prefix(BUCKET, "rb-backup/", "rb/");
+    node.restart_with(|_| {});
+    node.wait_alive(Duration::from_secs(60));
+    let started = Instant::now();
+    let plan = loop {
+        let plan = ws.plan();
+        if plan.code != 0 {
+            break plan;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(150),
+            "the rolled-back repository was not noticed: {:?}",
+            ctl::partition_processors(&node.fabric_url())
+        );
+        std::thread::sleep(Duration::from_secs(3));
+    };
+    assert_eq!(plan.code, 2, "{}", plan.text());
+    let text = plan.flat();
+    assert!(
+        text.contains("The snapshots are gone from the repository")
+            && text.contains("restate_partition_snapshot.s will be created"),
+        "{}",
+        plan.text()
+    );
+    ws.apply().ok();
+    let third = lsns(&ws);
+    assert!(
+        third.iter().zip(&second).all(|(t, s)| t >= s),
+        "{second:?} -> {third:?}"
+    );
+    for (pid, id) in state_snapshots(&ws, "restate_partition_snapshot.s") {
+        assert_eq!(latest(&s3, "rb", pid), id);
     }
     ws.assert_plan_empty();
 }

@@ -478,10 +478,12 @@ pub fn trim_point(snapshot_lsn: u64, replicas: &[Option<u64>]) -> Option<u64> {
 pub const CLOCK_SKEW_MS: u64 = 5_000;
 
 /// Whether a partition's latest snapshot still covers `recorded_lsn`, taken at `taken_at_ms`,
-/// judging by its leader's status: None when that cannot be told (no leader, or a status not
-/// clearly newer than the snapshot, as the controller's view lags), Some(false) when a newer
-/// status reports an archived LSN below it or none (the repository lost it, or was emptied and
-/// the node restarted).
+/// judging by its leader's status: Some(false) when a status clearly newer than the snapshot
+/// reports an archived LSN below it (the repository was rolled back or replaced). None when that
+/// cannot be told: no leader, a status not clearly newer (the controller's view lags), or no
+/// archived LSN at all, which is what a leader reports after any restart until it takes a
+/// snapshot or (with periodic snapshots) reads the repository again, so it cannot tell an
+/// emptied repository from one not read yet.
 pub fn snapshot_still_covers(
     recorded_lsn: u64,
     taken_at_ms: u64,
@@ -491,7 +493,7 @@ pub fn snapshot_still_covers(
     if leader.updated_at_ms? <= taken_at_ms.saturating_add(CLOCK_SKEW_MS) {
         return None;
     }
-    Some(leader.archived_lsn.is_some_and(|a| a >= recorded_lsn))
+    leader.archived_lsn.map(|a| a >= recorded_lsn)
 }
 
 // --- nodes ------------------------------------------------------------------------------------
@@ -1072,7 +1074,7 @@ mod tests {
             snapshot_still_covers(10, 1000, &[&p(true, None, 1100)]),
             None
         );
-        assert_eq!(snapshot_still_covers(10, 1000, &[&new]), Some(false));
+        assert_eq!(snapshot_still_covers(10, 1000, &[&new]), None);
         assert_eq!(
             snapshot_still_covers(10, 1000, &[&p(true, Some(8), later)]),
             Some(false)
@@ -1085,7 +1087,10 @@ mod tests {
             snapshot_still_covers(10, 1000, &[&p(false, None, later)]),
             None
         );
-        assert_eq!(snapshot_still_covers(10, u64::MAX, &[&new]), None);
+        assert_eq!(
+            snapshot_still_covers(10, u64::MAX, &[&p(true, Some(8), later)]),
+            None
+        );
     }
 
     #[test]

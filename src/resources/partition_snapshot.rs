@@ -148,7 +148,7 @@ fn lost_snapshots(state: &State, view: &ClusterView) -> Option<String> {
                     .iter()
                     .find(|p| p.leader)
                     .and_then(|p| p.archived_lsn)
-                    .map_or("none".into(), |a| a.to_string());
+                    .unwrap_or_default();
                 format!(
                     "  - partition {pid}: snapshot {} covered LSN {lsn}; the partition's leader now \
                      reports archived LSN {archived}",

@@ -138,6 +138,16 @@ impl LogTail {
     }
 }
 
+/// A log's trim point, as `restatectl logs describe --extra` prints it ("Trim Point LSN: N").
+#[track_caller]
+pub fn trim_point(url: &str, log_id: u64) -> u64 {
+    let out = run(url, &["logs", "describe", "--extra", &log_id.to_string()]);
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix("Trim Point LSN:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no trim point for log {log_id} in:\n{out}"))
+}
+
 /// The tail segment of every log, by log id.
 #[track_caller]
 pub fn log_tails(url: &str) -> Vec<LogTail> {

@@ -1,6 +1,7 @@
 //! Real-cluster test harness: Restate nodes (`restate`), what `restatectl` reports about them
 //! (`ctl`), the terraform binary (`terraform`), a loopback S3 server (`s3`), plain HTTP on
-//! loopback (`http`), and the reference docs generated from the provider's schema (`docgen`).
+//! loopback (`http`), a slow relay in front of a loopback server (`relay`), and the reference
+//! docs generated from the provider's schema (`docgen`).
 #![allow(dead_code)]
 
 /// The first line of every test that starts Restate nodes: inside the private network namespace
@@ -22,6 +23,7 @@ macro_rules! e2e {
 pub mod ctl;
 pub mod docgen;
 pub mod http;
+pub mod relay;
 pub mod restate;
 pub mod s3;
 pub mod terraform;

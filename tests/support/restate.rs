@@ -236,9 +236,16 @@ impl Node {
 
     /// (Re)starts the node with a configuration rendered elsewhere.
     pub fn launch_toml(&mut self, toml: &str) {
+        self.spawn_toml(toml);
+        self.wait_health(Duration::from_secs(60));
+    }
+
+    /// Like [`launch_toml`](Self::launch_toml), without waiting for the node to answer: for
+    /// nodes that must start at the same time.
+    pub fn spawn_toml(&mut self, toml: &str) {
         self.stop();
         self.toml = Some(toml.to_string());
-        self.launch();
+        self.spawn();
     }
 
     /// The lines a rendered config needs to run here: data in the node's temp dir, admin and
@@ -292,6 +299,11 @@ impl Node {
     }
 
     fn launch(&mut self) {
+        self.spawn();
+        self.wait_health(Duration::from_secs(60));
+    }
+
+    fn spawn(&mut self) {
         let config = self.dir.path().join("restate.toml");
         let text = self.toml.clone().unwrap_or_else(|| self.render());
         std::fs::write(&config, text).expect("write restate.toml");
@@ -312,7 +324,6 @@ impl Node {
             .spawn()
             .expect("spawn restate-server");
         self.child = Some(child);
-        self.wait_health(Duration::from_secs(60));
     }
 
     /// Waits until `/health` on the fabric port answers; returns its JSON.

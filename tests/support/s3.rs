@@ -112,11 +112,45 @@ impl S3 {
             .collect()
     }
 
+    /// Deletes every object under a prefix.
+    pub fn delete_prefix(&self, bucket: &str, prefix: &str) {
+        for key in self.list(bucket, prefix) {
+            let out = self.boto3(&format!("s3.delete_object(Bucket='{bucket}', Key='{key}')"));
+            assert!(
+                out.status.success(),
+                "boto3 delete_object failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert_eq!(self.list(bucket, prefix), Vec::<String>::new());
+    }
+
+    /// Copies every object under `from` to the same key under `to` (prefixes end with `/`).
+    pub fn copy_prefix(&self, bucket: &str, from: &str, to: &str) {
+        let keys = self.list(bucket, from);
+        assert!(!keys.is_empty(), "nothing under {from}");
+        for key in keys {
+            let target = format!("{to}{}", &key[from.len()..]);
+            let out = self.boto3(&format!(
+                "s3.copy_object(Bucket='{bucket}', Key='{target}', CopySource={{'Bucket': '{bucket}', 'Key': '{key}'}})"
+            ));
+            assert!(
+                out.status.success(),
+                "boto3 copy_object failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
     /// The `[worker.snapshots]` lines for a node using this server.
     pub fn snapshots_toml(&self, bucket: &str, prefix: &str) -> String {
+        self.snapshots_toml_via(&self.endpoint(), bucket, prefix)
+    }
+
+    /// The same, reaching this server through `endpoint` (a relay in front of it).
+    pub fn snapshots_toml_via(&self, endpoint: &str, bucket: &str, prefix: &str) -> String {
         format!(
-            "\n[worker.snapshots]\ndestination = \"s3://{bucket}/{prefix}\"\naws-endpoint-url = \"{}\"\naws-allow-http = true\naws-region = \"{REGION}\"\naws-access-key-id = \"{ACCESS_KEY}\"\naws-secret-access-key = \"{SECRET_KEY}\"\n",
-            self.endpoint()
+            "\n[worker.snapshots]\ndestination = \"s3://{bucket}/{prefix}\"\naws-endpoint-url = \"{endpoint}\"\naws-allow-http = true\naws-region = \"{REGION}\"\naws-access-key-id = \"{ACCESS_KEY}\"\naws-secret-access-key = \"{SECRET_KEY}\"\n"
         )
     }
 }
