@@ -300,7 +300,7 @@ fn trim_log_trims_each_log_to_its_snapshot() {
     let ws = Workspace::new();
     ws.write(&format!(
         "{}resource \"restate_partition_snapshot\" \"s\" {{\n  trim_log = true\n  timeouts {{\n    create = \"2m\"\n  }}\n}}\n",
-        provider_block(&[url.clone()], "")
+        provider_block(std::slice::from_ref(&url), "")
     ));
     let run = ws.apply().ok();
     assert!(!run.flat().contains("trimmed less"), "{}", run.text());
