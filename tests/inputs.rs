@@ -278,7 +278,14 @@ const CASES: &[Case] = &[
     // --- data.restate_node_config ------------------------------------------------------------
     refused(NODE_CONFIG, "node_name", r#"node_name = "n1 ""#, "node_name has surrounding spaces", &[]),
     refused(NODE_CONFIG, "cluster_name", r#"cluster_name = """#, "Empty cluster_name", &[]),
-    refused(NODE_CONFIG, "roles", r#"roles = ["wroker"]"#, "Unknown role", &[]),
+    refused(
+        NODE_CONFIG,
+        "roles",
+        r#"roles = ["wroker"]"#,
+        "Unknown role",
+        &["\"wroker\" is not a Restate role"],
+    ),
+    refused(NODE_CONFIG, "roles", "roles = []", "No roles", &["at least one role"]),
     refused(
         NODE_CONFIG,
         "advertised_address",
@@ -298,7 +305,14 @@ const CASES: &[Case] = &[
         "metadata_client_addresses",
         r#"metadata_client_addresses = ["http://10.0.0.1"]"#,
         "Invalid address",
-        &["port"],
+        &["no port"],
+    ),
+    refused(
+        NODE_CONFIG,
+        "metadata_client_addresses",
+        r#"metadata_client_addresses = ["http://"]"#,
+        "Invalid address",
+        &["no host"],
     ),
     refused(
         NODE_CONFIG,
@@ -320,6 +334,13 @@ const CASES: &[Case] = &[
         r#"default_replication = " 2""#,
         "Invalid default_replication",
         &["surrounding spaces"],
+    ),
+    refused(
+        NODE_CONFIG,
+        "default_replication",
+        r#"default_replication = "{zone: 3, node: 2}""#,
+        "Invalid default_replication",
+        &["3 copies across zones"],
     ),
     refused(NODE_CONFIG, "log_provider", r#"log_provider = "kafka""#, "Unknown log provider", &[]),
     refused(NODE_CONFIG, "location", r#"location = "a.b.c""#, "Invalid location", &["region.zone"]),
