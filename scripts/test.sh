@@ -20,5 +20,5 @@ case ${1:-} in
   *) echo "usage: scripts/test.sh [--capture-fixtures | -- CARGO_TEST_ARGS]" >&2; exit 2 ;;
 esac
 start=$(date +%s)
-"$root/scripts/in-private-netns.sh" cargo test --offline --locked "${extra[@]}"
+"$root/scripts/in-private-netns.sh" cargo test --offline --locked --no-fail-fast "${extra[@]}"
 echo "tests took $(( $(date +%s) - start ))s" >&2

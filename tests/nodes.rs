@@ -283,6 +283,28 @@ fn plan_time_version_errors_name_the_attribute() {
         d.assert_detail_contains(in_detail);
         d.assert_points_at("restate_node.n", attribute, tf);
     }
+
+    // Endpoints known only at apply: the plan cannot ask the cluster, and apply checks the rule
+    // before it waits for anything.
+    let tf = format!(
+        "{}resource \"terraform_data\" \"endpoint\" {{\n  input = \"{}\"\n}}\n\nprovider \"restate\" {{\n  endpoints = [terraform_data.endpoint.output]\n}}\n\n{}",
+        support::terraform::required_providers(),
+        n1.fabric_url(),
+        node(&format!(
+            "{roles}\n  expected_version = \"1.9.0\"\n  timeouts {{\n    create = \"5m\"\n  }}"
+        ))
+    );
+    ws.write(&tf);
+    assert_eq!(ws.plan().code, 2, "the plan cannot check the version yet");
+    let started = std::time::Instant::now();
+    ws.apply()
+        .failed_with(&["Unsupported version change", "would skip a minor version"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "apply waited instead of refusing"
+    );
+    let list = ws.run(&["state", "list"]);
+    assert!(!list.stdout.contains("restate_node.n"), "{}", list.text());
 }
 
 /// A node removed from the cluster is removed from state on refresh (and a plan creates it again).

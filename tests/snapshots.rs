@@ -124,6 +124,16 @@ fn snapshots_every_partition_a_subset_and_again_on_a_trigger_change() {
         "it has partitions 0 to 3",
     ]);
 
+    // Import is refused, saying why.
+    ws.write(&format!(
+        "{head}resource \"restate_partition_snapshot\" \"imported\" {{}}\n"
+    ));
+    ws.run(&["import", "restate_partition_snapshot.imported", "anything"])
+        .failed_with(&[
+            "restate_partition_snapshot cannot be imported",
+            "A snapshot is taken, not adopted",
+        ]);
+
     // Destroy leaves the snapshots where they are.
     ws.write(&head);
     let run = ws.apply().ok();
