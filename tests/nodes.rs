@@ -290,12 +290,18 @@ fn plan_time_version_errors_name_the_attribute() {
         "{}resource \"terraform_data\" \"endpoint\" {{\n  input = \"{}\"\n}}\n\nprovider \"restate\" {{\n  endpoints = [terraform_data.endpoint.output]\n}}\n\n{}",
         support::terraform::required_providers(),
         n1.fabric_url(),
-        node(&format!(
-            "{roles}\n  expected_version = \"1.9.0\"\n  timeouts {{\n    create = \"5m\"\n  }}"
-        ))
+        format!(
+            "resource \"restate_node\" \"n\" {{\n  name = \"n1\"\n{roles}\n  expected_version = \"1.9.0\"\n  timeouts {{\n    create = \"5m\"\n  }}\n}}\n"
+        )
     );
     ws.write(&tf);
-    assert_eq!(ws.plan().code, 2, "the plan cannot check the version yet");
+    let plan = ws.plan();
+    assert_eq!(
+        plan.code,
+        2,
+        "the plan cannot check the version yet: {}",
+        plan.text()
+    );
     let started = std::time::Instant::now();
     ws.apply()
         .failed_with(&["Unsupported version change", "would skip a minor version"]);
