@@ -287,12 +287,10 @@ fn plan_time_version_errors_name_the_attribute() {
     // Endpoints known only at apply: the plan cannot ask the cluster, and apply checks the rule
     // before it waits for anything.
     let tf = format!(
-        "{}resource \"terraform_data\" \"endpoint\" {{\n  input = \"{}\"\n}}\n\nprovider \"restate\" {{\n  endpoints = [terraform_data.endpoint.output]\n}}\n\n{}",
+        "{}resource \"terraform_data\" \"endpoint\" {{\n  input = \"{}\"\n}}\n\nprovider \"restate\" {{\n  endpoints = [terraform_data.endpoint.output]\n}}\n\n\
+         resource \"restate_node\" \"n\" {{\n  name = \"n1\"\n{roles}\n  expected_version = \"1.9.0\"\n  timeouts {{\n    create = \"5m\"\n  }}\n}}\n",
         support::terraform::required_providers(),
         n1.fabric_url(),
-        format!(
-            "resource \"restate_node\" \"n\" {{\n  name = \"n1\"\n{roles}\n  expected_version = \"1.9.0\"\n  timeouts {{\n    create = \"5m\"\n  }}\n}}\n"
-        )
     );
     ws.write(&tf);
     let plan = ws.plan();
