@@ -20,7 +20,9 @@ pub struct ClusterConfig {
 }
 
 /// The configuration as the metadata store holds it, with the versions of the two values it is
-/// made of (the logs' and the partition table's): a write is made only if neither moved since.
+/// made of (the logs' and the partition table's). The logs' version also moves whenever Restate
+/// reconfigures a log by itself (a node joins, a segment is sealed), so a change of the
+/// configuration is told by comparing the configuration, not the versions.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredConfig {
     pub config: ClusterConfig,

@@ -108,7 +108,8 @@ pub async fn provision(
 
 /// Read-modify-write of the cluster configuration, refusing what Restate cannot do and (unless
 /// `skip_safety_checks`) a replication the alive nodes cannot hold. The write is made only if
-/// the stored configuration did not change while it was checked, and it sends the partition
+/// the stored configuration did not change while it was checked (the logs themselves may move
+/// meanwhile: Restate reconfigures them on its own), and it sends the partition
 /// replication only when the user set it (the server keeps its own otherwise). Returns the
 /// configuration now in force.
 pub async fn apply(
@@ -132,9 +133,7 @@ pub async fn apply(
         }
     }
     let again = api.stored_config().await?;
-    if (again.logs_version, again.partition_table_version)
-        != (stored.logs_version, stored.partition_table_version)
-    {
+    if again.config != stored.config {
         return Err(Refusal::ConfigChangedDuringApply {
             what: describe_change(current, &again.config),
         }

@@ -76,6 +76,9 @@ pub struct FakeState {
     pub interference: Option<(usize, ClusterConfig)>,
     /// Versions of the logs and the partition table in the metadata store.
     pub versions: (u32, u32),
+    /// Every read of the stored configuration finds the logs reconfigured (their version moved,
+    /// the configuration the same), as while Restate moves logs to joining nodes.
+    pub logs_churn: bool,
     pending_reads: usize,
     snapshots_taken: usize,
     nodes_reads: usize,
@@ -133,6 +136,7 @@ impl FakeState {
             others_first: false,
             interference: None,
             versions: (1, 1),
+            logs_churn: false,
             pending_reads: 0,
             snapshots_taken: 0,
             nodes_reads: 0,
@@ -385,6 +389,9 @@ impl AdminApi for FakeCluster {
                 Some((0, config)) => s.change_config(|c| *c = config),
                 Some((n, config)) => s.interference = Some((n - 1, config)),
                 None => {}
+            }
+            if s.logs_churn {
+                s.versions.0 += 1;
             }
             Ok(StoredConfig {
                 config: s.config.clone(),

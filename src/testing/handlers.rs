@@ -1132,6 +1132,21 @@ async fn a_change_made_during_the_apply_is_not_overwritten() {
     let e = error(&d, "The cluster configuration changed during the apply");
     assert!(e.detail.contains("Nothing was written"), "{e:#?}");
     assert_eq!(fake.with(|s| s.config.clone()), theirs);
+
+    // Restate moving logs meanwhile (their metadata version moves, the configuration does not)
+    // is no reason to refuse.
+    let (state, _) = h.cluster_config.read(&state, &private).await;
+    let (state, private) = state.unwrap();
+    fake.with(|s| s.logs_churn = true);
+    let (applied, d) = h
+        .cluster_config
+        .plan_and_apply(Some((&state, &private)), &mine)
+        .await;
+    assert!(applied.is_some(), "{d:#?}");
+    assert_eq!(
+        fake.with(|s| s.config.log_replication.clone()),
+        Some(Replication::nodes(2))
+    );
 }
 
 #[tokio::test]
