@@ -13,6 +13,17 @@ use support::{quoted_list, sorted_strings};
 
 /// A `restate_node_config` for a joining node (metadata client = n1), with its `toml` as output.
 fn node_config_block(node: &Node, roles: &[&str], n1_url: &str) -> String {
+    node_config_with(
+        node,
+        roles,
+        &[n1_url.to_string()],
+        "  auto_provision            = false\n",
+    )
+}
+
+/// A `restate_node_config` with these metadata client addresses and `extra` lines, with its
+/// `toml` as output.
+fn node_config_with(node: &Node, roles: &[&str], metadata: &[String], extra: &str) -> String {
     let name = &node.spec.name;
     format!(
         r#"data "restate_node_config" "{name}" {{
@@ -21,9 +32,8 @@ fn node_config_block(node: &Node, roles: &[&str], n1_url: &str) -> String {
   roles                     = {roles}
   advertised_address        = "{url}"
   bind_address              = "127.0.0.1:{port}"
-  metadata_client_addresses = ["{n1_url}"]
-  auto_provision            = false
-  restate_version           = "1.7.12"
+  metadata_client_addresses = {metadata}
+{extra}  restate_version           = "1.7.12"
   base_config               = <<-EOT
 {base}
 EOT
@@ -38,6 +48,7 @@ output "{name}_toml" {{
         roles = quoted_list(roles),
         url = node.fabric_url(),
         port = node.ports.fabric,
+        metadata = quoted_list(metadata),
         base = node.local_base_config(),
     )
 }
@@ -371,32 +382,7 @@ fn three_nodes_started_together_form_one_cluster() {
     let urls: Vec<String> = nodes.iter().map(Node::fabric_url).collect();
     let mut tf = provider_block(&urls, "  cluster_name = \"together\"\n");
     for n in &nodes {
-        let name = &n.spec.name;
-        tf.push_str(&format!(
-            r#"data "restate_node_config" "{name}" {{
-  node_name                 = "{name}"
-  cluster_name              = "together"
-  roles                     = {roles}
-  advertised_address        = "{url}"
-  bind_address              = "127.0.0.1:{port}"
-  metadata_client_addresses = {urls}
-  restate_version           = "1.7.12"
-  base_config               = <<-EOT
-{base}
-EOT
-}}
-
-output "{name}_toml" {{
-  value     = data.restate_node_config.{name}.toml
-  sensitive = true
-}}
-"#,
-            roles = quoted_list(roles),
-            url = n.fabric_url(),
-            port = n.ports.fabric,
-            urls = quoted_list(&urls),
-            base = n.local_base_config(),
-        ));
+        tf.push_str(&node_config_with(n, roles, &urls, ""));
     }
     let ws = Workspace::new();
     ws.write(&tf);
