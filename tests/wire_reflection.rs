@@ -46,6 +46,7 @@ const SERVICES: &[&str] = &[
     "restate.node_ctl_svc.NodeCtlSvc",
     "restate.cluster_ctrl.ClusterCtrlSvc",
     "restate.metadata_proxy_svc.MetadataProxySvc",
+    "restate.metadata_server_svc.MetadataServerSvc",
 ];
 
 async fn reflect(

@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use super::error::Error;
 use crate::domain::{
-    ClusterConfig, Location, LogProvider, LogTail, LogsView, NodeRecord, NodesConfiguration,
-    Replication, Role,
+    ClusterConfig, Location, Log, LogProvider, LogsView, NodeRecord, NodesConfiguration,
+    Replication, Role, Segment,
 };
 
 const CODEC_FLEXBUFFERS: u8 = 2;
@@ -189,6 +189,27 @@ pub fn stored_config(logs: &Value, partition_table: &Value) -> Result<ClusterCon
 }
 
 /// The logs (`bifrost_config`), from its JSON form: the tail segment of every log.
+/// A replicated segment's parameters (JSON in a string): its replication and node set.
+fn loglet_params(log_id: u32, params: &str) -> Result<(Option<Replication>, Vec<u32>), Error> {
+    let p: Value = serde_json::from_str(params).map_err(|e| Error::Decode {
+        what: format!("the replicated loglet params of log {log_id}"),
+        reason: e.to_string(),
+    })?;
+    let nodeset = p
+        .get("nodeset")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_u64().and_then(|x| u32::try_from(x).ok()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((
+        p.get("replication").and_then(Replication::from_json),
+        nodeset,
+    ))
+}
+
 pub fn logs(v: &Value) -> Result<LogsView, Error> {
     let default_provider = match v.get("config").and_then(|c| c.get("default_provider")) {
         Some(Value::String(s)) => s.clone(),
@@ -197,41 +218,43 @@ pub fn logs(v: &Value) -> Result<LogsView, Error> {
     };
     let mut logs = Vec::new();
     for (log_id, log) in pairs(v.get("logs")) {
-        // The chain is ordered by base LSN; the tail is the segment with the highest one.
-        let Some((_, tail)) = pairs(log.get("chain")).max_by_key(|(lsn, _)| *lsn) else {
-            continue;
-        };
-        let provider = LogProvider::reported(&str_at(tail, &["kind"]));
-        let (replication, nodeset) = if provider == LogProvider::Replicated {
-            let params = str_at(tail, &["params"]);
-            let p: Value = serde_json::from_str(&params).map_err(|e| Error::Decode {
-                what: format!("the replicated loglet params of log {log_id}"),
-                reason: e.to_string(),
-            })?;
-            let nodeset = p
-                .get("nodeset")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_u64().and_then(|x| u32::try_from(x).ok()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            (
-                p.get("replication").and_then(Replication::from_json),
-                nodeset,
-            )
-        } else {
-            (None, Vec::new())
-        };
         let Ok(log_id) = u32::try_from(log_id) else {
             continue;
         };
-        logs.push(LogTail {
+        // The chain is ordered by base LSN; the tail is the segment with the highest one.
+        let mut chain: Vec<(u64, &Value)> = pairs(log.get("chain")).collect();
+        chain.sort_by_key(|(lsn, _)| *lsn);
+        let mut segments = Vec::new();
+        let mut tail = (LogProvider::Other(String::new()), None, Vec::new());
+        for (base_lsn, segment) in chain {
+            let kind = LogProvider::reported(&str_at(segment, &["kind"]));
+            let (replication, nodeset) = if kind == LogProvider::Replicated {
+                loglet_params(log_id, &str_at(segment, &["params"]))?
+            } else {
+                (None, Vec::new())
+            };
+            segments.push(Segment {
+                index: segment
+                    .get("index")
+                    .and_then(Value::as_u64)
+                    .and_then(|i| u32::try_from(i).ok())
+                    .unwrap_or(0),
+                base_lsn,
+                kind: kind.clone(),
+                nodeset: nodeset.clone(),
+            });
+            tail = (kind, replication, nodeset);
+        }
+        if segments.is_empty() {
+            continue;
+        }
+        let (provider, replication, nodeset) = tail;
+        logs.push(Log {
             log_id,
             provider,
             replication,
             nodeset,
+            segments,
         });
     }
     logs.sort_by_key(|l| l.log_id);
@@ -318,6 +341,15 @@ mod tests {
             assert_eq!(l.provider, LogProvider::Replicated, "log {}", l.log_id);
             assert_eq!(l.replication, Some(Replication::nodes(1)));
             assert_eq!(l.nodeset, vec![1]);
+            // The chain: the tail is its last segment, and every segment holds node 1's data.
+            let tail = l.segments.last().unwrap();
+            assert_eq!(
+                (&tail.kind, &tail.nodeset, l.tail_index()),
+                (&LogProvider::Replicated, &vec![1], tail.index)
+            );
+            assert!(l.segments.windows(2).all(|w| w[0].base_lsn < w[1].base_lsn));
+            assert!(l.segments.iter().all(|s| s.may_hold(1)));
+            assert!(!tail.may_hold(2));
         }
     }
 

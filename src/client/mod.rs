@@ -3,6 +3,7 @@
 //! (`metadata`), and the typed RPCs (`rpc`) that return domain types.
 
 pub mod error;
+pub mod flex;
 pub mod metadata;
 pub mod rpc;
 pub mod transport;

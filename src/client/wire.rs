@@ -274,6 +274,78 @@ messages! {
         #[prost(uint32, tag = "1")]
         pub value: u32,
     }
+
+    /// `restate.metadata_proxy_svc.PutRequest`
+    "restate.metadata_proxy_svc.PutRequest" => pub struct MetadataPutRequest {
+        #[prost(string, tag = "1")]
+        pub key: String,
+        #[prost(message, optional, tag = "2")]
+        pub value: Option<VersionedValue>,
+        #[prost(message, optional, tag = "3")]
+        pub precondition: Option<Precondition>,
+    }
+
+    /// `restate.metadata.Precondition`
+    "restate.metadata.Precondition" => pub struct Precondition {
+        #[prost(int32, tag = "1")]
+        pub kind: i32,
+        #[prost(message, optional, tag = "2")]
+        pub version: Option<Version>,
+    }
+
+    /// `restate.metadata_server_svc.StatusResponse` (subset)
+    "restate.metadata_server_svc.StatusResponse" => pub struct MetadataServerStatusResponse {
+        #[prost(int32, tag = "1")]
+        pub status: i32,
+        #[prost(message, optional, tag = "2")]
+        pub configuration: Option<MetadataServerConfiguration>,
+        #[prost(uint32, optional, tag = "3")]
+        pub leader: Option<u32>,
+    }
+
+    /// `restate.metadata_server_svc.MetadataServerConfiguration`
+    "restate.metadata_server_svc.MetadataServerConfiguration" => pub struct MetadataServerConfiguration {
+        #[prost(message, optional, tag = "1")]
+        pub version: Option<Version>,
+        #[prost(map = "uint32, int64", tag = "2")]
+        pub members: std::collections::HashMap<u32, i64>,
+    }
+
+    /// `restate.metadata_server_svc.RemoveNodeRequest`
+    "restate.metadata_server_svc.RemoveNodeRequest" => pub struct RemoveNodeRequest {
+        #[prost(uint32, tag = "1")]
+        pub plain_node_id: u32,
+        #[prost(int64, optional, tag = "2")]
+        pub created_at_millis: Option<i64>,
+    }
+
+    /// `restate.cluster_ctrl.SealAndExtendChainRequest`
+    "restate.cluster_ctrl.SealAndExtendChainRequest" => pub struct SealAndExtendChainRequest {
+        #[prost(uint32, tag = "1")]
+        pub log_id: u32,
+        #[prost(message, optional, tag = "2")]
+        pub min_version: Option<Version>,
+        #[prost(message, optional, tag = "3")]
+        pub extension: Option<ChainExtension>,
+    }
+
+    /// `restate.cluster_ctrl.ChainExtension` (without the deprecated `params`, which must be empty)
+    "restate.cluster_ctrl.ChainExtension" => pub struct ChainExtension {
+        #[prost(uint32, optional, tag = "2")]
+        pub segment_index: Option<u32>,
+        #[prost(string, tag = "4")]
+        pub provider: String,
+        #[prost(message, optional, tag = "6")]
+        pub replication: Option<ReplicationProperty>,
+        #[prost(message, repeated, tag = "8")]
+        pub nodeset: Vec<NodeId>,
+    }
+
+    /// `restate.cluster_ctrl.SealAndExtendChainResponse` (subset)
+    "restate.cluster_ctrl.SealAndExtendChainResponse" => pub struct SealAndExtendChainResponse {
+        #[prost(uint32, tag = "1")]
+        pub new_segment_index: u32,
+    }
 }
 
 oneof! {
@@ -298,6 +370,9 @@ enum_values! {
     "restate.cluster.RunMode" => pub mod run_mode {
         LEADER = "LEADER" = 1,
     }
+    "restate.metadata.PreconditionKind" => pub mod precondition_kind {
+        MATCHES_VERSION = "MATCHES_VERSION" = 3,
+    }
 }
 
 methods! {
@@ -308,4 +383,9 @@ methods! {
     METADATA_GET = "/restate.metadata_proxy_svc.MetadataProxySvc/Get",
     CREATE_PARTITION_SNAPSHOT = "/restate.cluster_ctrl.ClusterCtrlSvc/CreatePartitionSnapshot",
     TRIM_LOG = "/restate.cluster_ctrl.ClusterCtrlSvc/TrimLog",
+    SEAL_AND_EXTEND_CHAIN = "/restate.cluster_ctrl.ClusterCtrlSvc/SealAndExtendChain",
+    METADATA_PUT = "/restate.metadata_proxy_svc.MetadataProxySvc/Put",
+    METADATA_SERVER_STATUS = "/restate.metadata_server_svc.MetadataServerSvc/Status",
+    METADATA_SERVER_ADD_NODE = "/restate.metadata_server_svc.MetadataServerSvc/AddNode",
+    METADATA_SERVER_REMOVE_NODE = "/restate.metadata_server_svc.MetadataServerSvc/RemoveNode",
 }

@@ -270,14 +270,71 @@ impl ClusterView {
     }
 }
 
-/// The last segment of one log's chain: what the log is writing to now.
+/// One log: its tail segment (what it is writing to now), and every segment of its chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LogTail {
+pub struct Log {
     pub log_id: u32,
+    /// The tail's kind.
     pub provider: LogProvider,
-    /// Set for replicated segments.
+    /// The tail's replication (set for replicated segments).
     pub replication: Option<Replication>,
+    /// The tail's node set.
     pub nodeset: Vec<u32>,
+    /// Every segment not trimmed away yet, oldest first (the tail last).
+    pub segments: Vec<Segment>,
+}
+
+/// One segment of a log's chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// The segment's index in the chain.
+    pub index: u32,
+    /// The first LSN it holds.
+    pub base_lsn: u64,
+    /// `local`, `replicated`, or another kind as reported (`sealed` marks a sealed chain's end).
+    pub kind: LogProvider,
+    /// The node set of a replicated segment.
+    pub nodeset: Vec<u32>,
+}
+
+impl Segment {
+    /// Whether the segment's records may live on `node_id`: a replicated segment naming it, or a
+    /// local one (whose parameters do not say which node holds it).
+    pub fn may_hold(&self, node_id: u32) -> bool {
+        match &self.kind {
+            LogProvider::Replicated => self.nodeset.contains(&node_id),
+            LogProvider::Local => true,
+            LogProvider::Other(kind) => kind != "sealed",
+        }
+    }
+}
+
+impl Log {
+    /// The tail alone (tests and fakes): a chain of one segment.
+    pub fn with_tail(
+        log_id: u32,
+        provider: LogProvider,
+        replication: Option<Replication>,
+        nodeset: Vec<u32>,
+    ) -> Log {
+        Log {
+            log_id,
+            segments: vec![Segment {
+                index: 0,
+                base_lsn: 1,
+                kind: provider.clone(),
+                nodeset: nodeset.clone(),
+            }],
+            provider,
+            replication,
+            nodeset,
+        }
+    }
+
+    /// The tail segment's index.
+    pub fn tail_index(&self) -> u32 {
+        self.segments.last().map_or(0, |s| s.index)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -286,5 +343,5 @@ pub struct LogsView {
     /// The default provider for new segments, as the server stores it.
     pub default_provider: LogProvider,
     /// One entry per log, ordered by log id.
-    pub logs: Vec<LogTail>,
+    pub logs: Vec<Log>,
 }

@@ -153,6 +153,24 @@ pub enum Error {
 
     #[error("node {node} does not report its version (Restate before 1.6 does not): {why}")]
     VersionUnknown { node: String, why: &'static str },
+
+    // --- a node's lifecycle -----------------------------------------------------------------
+    #[error("\"{value}\" is not a {what} this provider sets; use one of {allowed}")]
+    UnknownState {
+        what: &'static str,
+        value: String,
+        allowed: String,
+    },
+
+    #[error("node N{0} is not part of the cluster")]
+    NoSuchNode(u32),
+
+    #[error("{change} is not safe: {reason}. To go ahead, {fix}")]
+    Blocked {
+        change: String,
+        reason: String,
+        fix: String,
+    },
 }
 
 /// Which nodes can hold a copy of what a replication property describes.

@@ -5,6 +5,7 @@
 pub mod cluster;
 pub mod endpoint;
 pub mod error;
+pub mod lifecycle;
 pub mod location;
 pub mod log_provider;
 pub mod replication;
@@ -13,9 +14,8 @@ pub mod rules;
 pub mod version;
 
 pub use cluster::{
-    ClusterConfig, ClusterView, ControllerState, DesiredConfig, Ident, LogTail, LogsView,
-    NodeRecord, NodeView, NodesConfiguration, Processor, ProvisionRequest, Provisioned,
-    StoredConfig,
+    ClusterConfig, ClusterView, ControllerState, DesiredConfig, Ident, Log, LogsView, NodeRecord,
+    NodeView, NodesConfiguration, Processor, ProvisionRequest, Provisioned, Segment, StoredConfig,
 };
 pub use endpoint::Endpoint;
 pub use error::Error;

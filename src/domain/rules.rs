@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use super::cluster::{
-    ClusterConfig, ClusterView, DesiredConfig, LogTail, LogsView, NodeView, Processor,
+    ClusterConfig, ClusterView, DesiredConfig, Log, LogsView, NodeView, Processor,
 };
 use super::endpoint::Endpoint;
 use super::error::{Error, Holder};
@@ -404,7 +404,7 @@ pub enum PendingLog {
         existing: usize,
         expected: u32,
     },
-    Behind(LogTail),
+    Behind(Log),
 }
 
 impl fmt::Display for PendingLog {
@@ -427,7 +427,7 @@ pub fn pending_logs(logs: &LogsView, config: &ClusterConfig) -> Vec<PendingLog> 
         LogProvider::Replicated => config.log_replication.as_ref(),
         _ => None,
     };
-    let matches = |l: &LogTail| {
+    let matches = |l: &Log| {
         l.provider == config.log_provider
             && (replication.is_none() || l.replication.as_ref() == replication)
     };
@@ -880,11 +880,8 @@ mod tests {
 
     #[test]
     fn pending_logs_name_what_has_not_moved() {
-        let tail = |id: u32, provider: LogProvider, rep: Option<&str>| LogTail {
-            log_id: id,
-            provider,
-            replication: rep.map(r),
-            nodeset: vec![1],
+        let tail = |id: u32, provider: LogProvider, rep: Option<&str>| {
+            Log::with_tail(id, provider, rep.map(r), vec![1])
         };
         let mut config = local();
         config.num_partitions = 3;

@@ -17,9 +17,9 @@ use tonic::Code;
 use crate::client::{self, SnapshotTaken};
 use crate::domain::error::Holder;
 use crate::domain::{
-    rules, ClusterConfig, ControllerState, Ident, Location, LogProvider, LogTail, LogsView,
-    NodeRecord, NodeView, NodesConfiguration, Processor, ProvisionRequest, Provisioned,
-    Replication, Role, StoredConfig,
+    rules, ClusterConfig, ControllerState, Ident, Location, Log, LogProvider, LogsView, NodeRecord,
+    NodeView, NodesConfiguration, Processor, ProvisionRequest, Provisioned, Replication, Role,
+    StoredConfig,
 };
 use crate::ops::AdminApi;
 
@@ -49,7 +49,7 @@ pub struct FakeState {
     /// The receiving node's `default-num-partitions` (used when provisioning without a value).
     pub default_num_partitions: u32,
     pub nodes: Vec<NodeView>,
-    pub logs: Vec<LogTail>,
+    pub logs: Vec<Log>,
     /// Reads of the logs before they move to a changed configuration.
     pub logs_lag: usize,
     /// Nodes that join after this many reads of the nodes configuration.
@@ -223,7 +223,7 @@ impl FakeState {
     }
 
     /// What every log's tail becomes once the configuration took effect.
-    fn tails(&self) -> Vec<LogTail> {
+    fn tails(&self) -> Vec<Log> {
         let nodeset: Vec<u32> = self
             .nodes
             .iter()
@@ -231,14 +231,16 @@ impl FakeState {
             .map(|n| n.record.node_id)
             .collect();
         (0..self.config.num_partitions)
-            .map(|id| LogTail {
-                log_id: id,
-                provider: self.config.log_provider.clone(),
-                replication: match self.config.log_provider {
-                    LogProvider::Replicated => self.config.log_replication.clone(),
-                    _ => None,
-                },
-                nodeset: nodeset.clone(),
+            .map(|id| {
+                Log::with_tail(
+                    id,
+                    self.config.log_provider.clone(),
+                    match self.config.log_provider {
+                        LogProvider::Replicated => self.config.log_replication.clone(),
+                        _ => None,
+                    },
+                    nodeset.clone(),
+                )
             })
             .collect()
     }

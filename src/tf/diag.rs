@@ -168,6 +168,13 @@ fn describe(attribute: &str, e: &Domain) -> (Option<&'static str>, String, Strin
             ),
         ),
         Domain::SnapshotStore(_) => plain("Invalid snapshot store settings".into()),
+        Domain::UnknownState { .. } => plain(format!("Invalid {attribute}")),
+        Domain::NoSuchNode(_) => plain("No such node".into()),
+        Domain::Blocked { change, reason, fix } => (
+            None,
+            format!("{} is not safe", capitalized(change)),
+            format!("{reason}. To go ahead, {fix}."),
+        ),
         Domain::VersionUnknown { .. } => (
             Some("expected_version"),
             "expected_version needs Restate >= 1.6 to verify versions".into(),
