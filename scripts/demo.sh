@@ -140,7 +140,10 @@ if [[ $keep == 1 ]]; then
 fi
 
 step "terraform destroy: stops every node and the S3 server"
-tf destroy -auto-approve -input=false -no-color -var stage=6 "${vars[@]}" >"$work/destroy.log" 2>&1 || { cat "$work/destroy.log"; exit 1; }
+# Destroying a restate_node removes it from the cluster, which is refused for the last nodes: a
+# whole-cluster teardown first tells the resources to only stop tracking them.
+tf apply -auto-approve -input=false -no-color -var stage=6 -var teardown=true "${vars[@]}" >"$work/teardown.log" 2>&1 || { cat "$work/teardown.log"; exit 1; }
+tf destroy -var teardown=true -auto-approve -input=false -no-color -var stage=6 "${vars[@]}" >"$work/destroy.log" 2>&1 || { cat "$work/destroy.log"; exit 1; }
 grep -E "stopped|Destroy complete" "$work/destroy.log"
 echo
 echo "done."

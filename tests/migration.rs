@@ -383,8 +383,23 @@ fn single_node_to_three_nodes_stage_by_stage_without_losing_data() {
         "{verdict}"
     );
 
-    // Destroy stops every node and the S3 server.
-    let run = ex.run(&ex.args("destroy", 6, &["-auto-approve"]));
+    // Walking back to stage 4 would destroy n2 and n3, and with them the replication the cluster
+    // is configured for: refused at plan time, and the cluster keeps its three nodes.
+    let run = ex.run(&ex.args("plan", 4, &[]));
+    assert_ne!(run.code, 0, "{}", run.text());
+    assert!(
+        run.flat().contains("Removing n2 and n3 is not safe"),
+        "{}",
+        run.text()
+    );
+    assert_eq!(ctl::nodes(&n1).len(), 3);
+
+    // A whole-cluster teardown: the nodes are only forgotten, then destroy stops every node and
+    // the S3 server.
+    let teardown = ["-auto-approve", "-var", "teardown=true"];
+    let run = ex.run(&ex.args("apply", 6, &teardown));
+    assert_eq!(run.code, 0, "{}", run.text());
+    let run = ex.run(&ex.args("destroy", 6, &teardown));
     assert_eq!(run.code, 0, "{}", run.text());
     for name in ["n1", "n2", "n3"] {
         assert!(

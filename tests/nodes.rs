@@ -55,10 +55,11 @@ output "{name}_toml" {{
 
 /// n2's block is minimal (what an import reproduces exactly); the others set every argument.
 fn node_resource_block(name: &str, roles: &[&str]) -> String {
+    // Destroy only stops tracking these nodes (the end of the test checks that).
     let extras = if name == "n2" {
-        ""
+        "  on_destroy = \"forget\"\n"
     } else {
-        "  expected_version = \"1.7.12\"\n  timeouts {\n    create = \"2m\"\n    update = \"2m\"\n  }\n"
+        "  on_destroy = \"forget\"\n  expected_version = \"1.7.12\"\n  timeouts {\n    create = \"2m\"\n    update = \"2m\"\n  }\n"
     };
     format!(
         "resource \"restate_node\" \"{name}\" {{\n  name  = \"{name}\"\n  roles = {}\n{extras}}}\n",
@@ -228,7 +229,7 @@ fn three_nodes_join_with_rendered_configs_then_roles_change_drift_and_import() {
         plan.text()
     );
 
-    // Destroy only stops tracking: the nodes stay members.
+    // Destroy with on_destroy = "forget" only stops tracking: the nodes stay members.
     let run = ws.destroy().ok();
     assert!(
         run.flat().contains("Node n2 is still a cluster member"),

@@ -396,7 +396,7 @@ fn an_unreachable_cluster_fails_in_one_retry_window_and_destroy_works_without_it
         );
         for i in 0..nodes {
             t.push_str(&format!(
-                "resource \"restate_node\" \"n{i}\" {{\n  name  = \"n1\"\n  roles = [\"admin\", \"http-ingress\", \"log-server\", \"metadata-server\", \"worker\"]\n}}\n"
+                "resource \"restate_node\" \"n{i}\" {{\n  name  = \"n1\"\n  roles = [\"admin\", \"http-ingress\", \"log-server\", \"metadata-server\", \"worker\"]\n  on_destroy = \"forget\"\n}}\n"
             ));
         }
         t
@@ -432,7 +432,8 @@ fn an_unreachable_cluster_fails_in_one_retry_window_and_destroy_works_without_it
         "12 resources made {a12} attempts, 1 made {a1}: the reads did not share the failure"
     );
 
-    // The VMs are gone: destroy without a refresh still works (the resources only stop tracking).
+    // The VMs are gone: destroy without a refresh still works (on_destroy = "forget": the
+    // resources only stop tracking).
     let run = many
         .run(&["destroy", "-refresh=false", "-auto-approve", "-no-color"])
         .ok();

@@ -23,6 +23,10 @@ provider "restate" {
 }
 
 locals {
+  # Destroying a restate_node removes the node from the cluster, safely; for a whole-cluster
+  # teardown (var.teardown) it only stops tracking it.
+  on_destroy = var.teardown ? "forget" : "remove"
+
   ports = {
     for i, n in ["n1", "n2", "n3"] : n => {
       fabric  = 5122 + var.port_offset + i
@@ -123,6 +127,7 @@ resource "restate_node" "n1" {
   name             = "n1"
   roles            = local.n1_roles
   expected_version = var.restate_version
+  on_destroy       = local.on_destroy
 
   depends_on = [terraform_data.n1]
 }
@@ -198,7 +203,9 @@ resource "restate_node" "joiner" {
   name             = each.key
   roles            = local.all_roles
   expected_version = var.restate_version
+  on_destroy       = local.on_destroy
 
+  # Destroy runs in the reverse order: the node leaves the cluster before its process stops.
   depends_on = [terraform_data.joiner]
 }
 

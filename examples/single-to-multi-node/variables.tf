@@ -49,3 +49,9 @@ variable "port_offset" {
   type        = number
   default     = 0
 }
+
+variable "teardown" {
+  description = "Set to true and apply before `terraform destroy` to take the whole cluster down: the restate_node resources then only stop tracking their nodes (on_destroy = \"forget\"). Otherwise destroying a node removes it from the cluster, which is refused for the last nodes."
+  type        = bool
+  default     = false
+}

@@ -61,6 +61,12 @@ pub enum Error {
         partition_id: u32,
         message: String,
     },
+    /// A value changed between the read and the write (its version moved): nothing was written.
+    #[error("{what} was changed by someone else while this provider edited it ({detail})")]
+    Conflict { what: String, detail: String },
+    /// An edit that does not apply to the value as it is now.
+    #[error(transparent)]
+    Edit(#[from] super::node_edit::EditError),
 }
 
 impl Error {

@@ -18,6 +18,32 @@ const CODEC_FLEXBUFFERS: u8 = 2;
 
 /// Decodes a storage-codec framed flexbuffers value into JSON.
 pub fn decode_value(what: &str, bytes: &[u8]) -> Result<Value, Error> {
+    let payload = unframe(what, bytes)?;
+    let reader = flexbuffers::Reader::get_root(payload).map_err(|e| Error::Decode {
+        what: what.to_string(),
+        reason: e.to_string(),
+    })?;
+    Value::deserialize(reader).map_err(|e| Error::Decode {
+        what: what.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// A flexbuffers payload framed as the storage codec frames it.
+pub fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + 5);
+    out.push(CODEC_FLEXBUFFERS);
+    out.extend_from_slice(
+        &u32::try_from(payload.len())
+            .unwrap_or(u32::MAX)
+            .to_le_bytes(),
+    );
+    out.extend_from_slice(payload);
+    out
+}
+
+/// The flexbuffers payload of a storage-codec framed value.
+pub fn unframe<'b>(what: &str, bytes: &'b [u8]) -> Result<&'b [u8], Error> {
     let fail = |reason: String| Error::Decode {
         what: what.to_string(),
         reason,
@@ -35,13 +61,11 @@ pub fn decode_value(what: &str, bytes: &[u8]) -> Result<Value, Error> {
         .and_then(|s| s.try_into().ok())
         .ok_or_else(|| fail("the length prefix is truncated".into()))?;
     let len = u32::from_le_bytes(len_bytes) as usize;
-    let payload = rest.get(4..).and_then(|r| r.get(..len)).ok_or_else(|| {
+    rest.get(4..).and_then(|r| r.get(..len)).ok_or_else(|| {
         fail(format!(
             "the payload is shorter than its length prefix ({len})"
         ))
-    })?;
-    let reader = flexbuffers::Reader::get_root(payload).map_err(|e| fail(e.to_string()))?;
-    Value::deserialize(reader).map_err(|e| fail(e.to_string()))
+    })
 }
 
 fn str_at(v: &Value, path: &[&str]) -> String {

@@ -4,7 +4,9 @@
 
 pub mod error;
 pub mod flex;
+pub mod lifecycle;
 pub mod metadata;
+pub mod node_edit;
 pub mod rpc;
 pub mod transport;
 pub mod wire;

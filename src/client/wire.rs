@@ -366,6 +366,7 @@ enum_values! {
     }
     "restate.common.MetadataServerStatus" => pub mod metadata_server_status {
         AWAITING_PROVISIONING = "MetadataServerStatus_AWAITING_PROVISIONING" = 2,
+        MEMBER = "MetadataServerStatus_MEMBER" = 3,
     }
     "restate.cluster.RunMode" => pub mod run_mode {
         LEADER = "LEADER" = 1,

@@ -124,6 +124,12 @@ pub struct NodesConfiguration {
     pub nodes: Vec<NodeRecord>,
 }
 
+impl NodesConfiguration {
+    pub fn node_by_id(&self, id: u32) -> Option<&NodeRecord> {
+        self.nodes.iter().find(|n| n.node_id == id)
+    }
+}
+
 /// A node from the nodes configuration, with liveness from the cluster state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeView {

@@ -162,8 +162,9 @@ pub enum Error {
         allowed: String,
     },
 
-    #[error("node N{0} is not part of the cluster")]
-    NoSuchNode(u32),
+    /// `N3` or a node name.
+    #[error("node {0} is not part of the cluster")]
+    NoSuchNode(String),
 
     #[error("{change} is not safe: {reason}. To go ahead, {fix}")]
     Blocked {

@@ -134,6 +134,18 @@ impl fmt::Display for StorageState {
     }
 }
 
+/// What to change about one node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeChange {
+    /// Set the worker state, which must still be `from`.
+    WorkerState { from: String, to: WorkerState },
+    /// Set the log-server storage state, which must still be `from`.
+    StorageState { from: String, to: StorageState },
+    /// Remove the node for good: its entry becomes a tombstone (its id is never used again) and
+    /// its name is freed.
+    Remove,
+}
+
 /// The metadata servers' own view of their group (`MetadataServerSvc.Status`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MetadataGroup {
@@ -198,16 +210,6 @@ impl NodeFacts<'_> {
     /// `(log, segment index)` of every segment of the local loglet, which lives on one node.
     pub fn local_segments(&self) -> Vec<(u32, u32)> {
         segments_where(self.logs, |s| s.kind == LogProvider::Local)
-    }
-
-    /// Logs whose tail segment's node set includes `id`.
-    pub fn tails_on(&self, id: u32) -> Vec<u32> {
-        self.logs
-            .logs
-            .iter()
-            .filter(|l| l.provider == LogProvider::Replicated && l.nodeset.contains(&id))
-            .map(|l| l.log_id)
-            .collect()
     }
 }
 
@@ -290,7 +292,9 @@ fn enough_left(
 
 /// Whether `node` may go from its worker state to `to`.
 pub fn check_worker_state(facts: &NodeFacts, node_id: u32, to: WorkerState) -> Result<(), Error> {
-    let node = facts.node(node_id).ok_or(Error::NoSuchNode(node_id))?;
+    let node = facts
+        .node(node_id)
+        .ok_or_else(|| Error::NoSuchNode(format!("N{node_id}")))?;
     let name = &node.record.name;
     let change = format!("setting {name}'s worker state to {to}");
     if !node.record.has_role(Role::Worker) {
@@ -357,7 +361,9 @@ pub fn check_worker_state(facts: &NodeFacts, node_id: u32, to: WorkerState) -> R
 
 /// Whether `node` may go from its storage state to `to`.
 pub fn check_storage_state(facts: &NodeFacts, node_id: u32, to: StorageState) -> Result<(), Error> {
-    let node = facts.node(node_id).ok_or(Error::NoSuchNode(node_id))?;
+    let node = facts
+        .node(node_id)
+        .ok_or_else(|| Error::NoSuchNode(format!("N{node_id}")))?;
     let name = &node.record.name;
     let change = format!("setting {name}'s log-server storage state to {to}");
     if !node.record.has_role(Role::LogServer) {
@@ -429,7 +435,9 @@ pub fn check_metadata_membership(
     node_id: u32,
     member: bool,
 ) -> Result<(), Error> {
-    let node = facts.node(node_id).ok_or(Error::NoSuchNode(node_id))?;
+    let node = facts
+        .node(node_id)
+        .ok_or_else(|| Error::NoSuchNode(format!("N{node_id}")))?;
     let name = &node.record.name;
     let group = facts.metadata;
     let is_member = group.members.contains(&node_id);
@@ -508,6 +516,56 @@ fn leave_metadata(facts: &NodeFacts, leaving: &BTreeSet<u32>, change: &str) -> R
         ));
     }
     Ok(())
+}
+
+/// The last checks before `node`'s entry is removed from the nodes configuration (those
+/// `restatectl nodes remove` makes): it is no metadata server member, its log storage is not
+/// read-write, and no segment of any log includes it.
+pub fn check_removable(facts: &NodeFacts, node: &NodeView) -> Result<(), Error> {
+    let r = &node.record;
+    let change = format!("removing {} from the nodes configuration", r.name);
+    if facts.metadata.members.contains(&r.node_id) {
+        return Err(blocked(
+            &change,
+            format!("{} is still a metadata server member", r.name),
+            "take it out of the metadata servers first (metadata_server_member = false)",
+        ));
+    }
+    if r.has_role(Role::LogServer)
+        && StorageState::reported(&r.log_server_storage_state) == Some(StorageState::ReadWrite)
+    {
+        return Err(blocked(
+            &change,
+            format!("{}'s log storage is read-write", r.name),
+            "set log_server_storage_state = \"read-only\" first",
+        ));
+    }
+    let held = facts.segments_on(r.node_id);
+    if !held.is_empty() {
+        return Err(blocked(
+            &change,
+            format!(
+                "{} is in the node set of {}",
+                r.name,
+                describe_segments(&held)
+            ),
+            "wait until those logs are trimmed past those segments",
+        ));
+    }
+    Ok(())
+}
+
+/// Removing `name` needs a snapshot of `partition_id` (to trim the log segments on it), and the
+/// cluster has no snapshot repository.
+pub fn needs_snapshots(name: &str, partition_id: u32) -> Error {
+    blocked(
+        &format!("removing {name}"),
+        format!(
+            "older segments of partition {partition_id}'s log include {name}, and they can only be \
+             dropped after a snapshot, but the nodes have no snapshot repository"
+        ),
+        "configure [worker.snapshots] on the nodes (restate_node_config snapshot_destination) first",
+    )
 }
 
 /// Everything that forbids `leaving` (node ids) to leave the cluster together, each with what to

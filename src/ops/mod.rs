@@ -4,15 +4,18 @@
 //! fake alike.
 
 pub mod cluster_config;
+pub mod lifecycle;
 pub mod nodes;
 pub mod snapshots;
 pub mod view;
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::client::{self, AdminClient, SnapshotTaken};
+use crate::domain::lifecycle::{MetadataGroup, NodeChange};
 use crate::domain::rules::PendingLog;
 use crate::domain::{
     self, ClusterConfig, ControllerState, Ident, LogsView, NodesConfiguration, ProvisionRequest,
@@ -56,6 +59,22 @@ pub trait AdminApi: Send + Sync {
     ) -> Result<SnapshotTaken, client::Error>;
     /// Trims a log up to and including `trim_point`.
     async fn trim_log(&self, log_id: u32, trim_point: u64) -> Result<(), client::Error>;
+    /// Changes one node in the nodes configuration, unless it changed since it was read.
+    async fn change_node(&self, node_id: u32, change: &NodeChange) -> Result<(), client::Error>;
+    /// The metadata servers' group as its members report it.
+    async fn metadata_group(&self) -> Result<MetadataGroup, client::Error>;
+    /// Removes a member from the metadata servers' group, retrying for at most `timeout`.
+    async fn remove_metadata_member(
+        &self,
+        node_id: u32,
+        timeout: Duration,
+    ) -> Result<(), client::Error>;
+    /// Asks a node to join the metadata servers' group.
+    async fn add_metadata_member(&self, node_id: u32) -> Result<(), client::Error>;
+    /// Every partition with the nodes of its current and next replica sets.
+    async fn replica_sets(&self) -> Result<Vec<(u32, BTreeSet<u32>)>, client::Error>;
+    /// Seals a log's tail segment; the cluster controller picks the nodes of the next one.
+    async fn reconfigure_log(&self, log_id: u32, tail_index: u32) -> Result<(), client::Error>;
     /// The configured endpoints, in order.
     fn endpoints(&self) -> Vec<String>;
     /// Calls sent so far (tests and benchmarks count them).
@@ -116,6 +135,28 @@ impl AdminApi for AdminClient {
     }
     async fn trim_log(&self, log_id: u32, trim_point: u64) -> Result<(), client::Error> {
         AdminClient::trim_log(self, log_id, trim_point).await
+    }
+    async fn change_node(&self, node_id: u32, change: &NodeChange) -> Result<(), client::Error> {
+        AdminClient::change_node(self, node_id, change).await
+    }
+    async fn metadata_group(&self) -> Result<MetadataGroup, client::Error> {
+        AdminClient::metadata_group(self).await
+    }
+    async fn remove_metadata_member(
+        &self,
+        node_id: u32,
+        timeout: Duration,
+    ) -> Result<(), client::Error> {
+        AdminClient::remove_metadata_member(self, node_id, timeout).await
+    }
+    async fn add_metadata_member(&self, node_id: u32) -> Result<(), client::Error> {
+        AdminClient::add_metadata_member(self, node_id).await
+    }
+    async fn replica_sets(&self) -> Result<Vec<(u32, BTreeSet<u32>)>, client::Error> {
+        AdminClient::replica_sets(self).await
+    }
+    async fn reconfigure_log(&self, log_id: u32, tail_index: u32) -> Result<(), client::Error> {
+        AdminClient::reconfigure_log(self, log_id, tail_index).await
     }
     fn endpoints(&self) -> Vec<String> {
         self.settings()

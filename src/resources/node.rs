@@ -9,13 +9,17 @@ use tf_provider::schema::{AttributeType, Schema};
 use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, Diagnostics, Resource};
 
+use std::time::{Duration, Instant};
+
+use crate::domain::lifecycle::{self, StorageState, WorkerState};
 use crate::domain::role::parse_roles;
 use crate::domain::rules::{self, NodeWant};
 use crate::domain::version::check_upgrade;
 use crate::domain::{ClusterView, NodeView, Version};
 use crate::ops;
+use crate::ops::AdminApi;
 use crate::tf::context::probe;
-use crate::tf::schema::{computed, optional, required, schema};
+use crate::tf::schema::{computed, optional, optional_computed, required, schema};
 use crate::tf::value::{known_str, string_list};
 use crate::tf::{diag, plan, validate, Op, ProviderContext, Timeouts};
 
@@ -37,6 +41,66 @@ pub struct State {
     pub log_server_storage_state: Value<String>,
     pub worker_state: Value<String>,
     pub metadata_server_state: Value<String>,
+    pub metadata_server_member: Value<bool>,
+    pub on_destroy: Value<String>,
+}
+
+/// What destroying the resource does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OnDestroy {
+    /// Remove the node from the cluster, safely (the default).
+    Remove,
+    /// Only stop tracking it (the whole cluster is going away, or the node is removed by hand).
+    Forget,
+}
+
+impl OnDestroy {
+    const ALLOWED: &'static str = "\"remove\" or \"forget\"";
+
+    fn parse(text: &str) -> Result<OnDestroy, crate::domain::Error> {
+        match text {
+            "remove" => Ok(OnDestroy::Remove),
+            "forget" => Ok(OnDestroy::Forget),
+            other => Err(crate::domain::Error::UnknownState {
+                what: "on_destroy",
+                value: other.to_string(),
+                allowed: OnDestroy::ALLOWED.into(),
+            }),
+        }
+    }
+
+    /// From a state: unset (a state written before the attribute existed) is the default.
+    fn of(state: &State) -> OnDestroy {
+        known_str(&state.on_destroy)
+            .and_then(|s| OnDestroy::parse(s).ok())
+            .unwrap_or(OnDestroy::Remove)
+    }
+}
+
+/// The lifecycle states the configuration asks for (None: not managed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct LifecycleWant {
+    worker: Option<WorkerState>,
+    storage: Option<StorageState>,
+    member: Option<bool>,
+}
+
+fn lifecycle_want(diags: &mut Diagnostics, c: &State) -> LifecycleWant {
+    LifecycleWant {
+        worker: validate::check(diags, "worker_state", &c.worker_state, |v| {
+            WorkerState::parse(v)
+        }),
+        storage: validate::check(
+            diags,
+            "log_server_storage_state",
+            &c.log_server_storage_state,
+            |v| StorageState::parse(v),
+        ),
+        member: match c.metadata_server_member {
+            Value::Value(b) => Some(b),
+            _ => None,
+        },
+    }
 }
 
 pub struct NodeResource {
@@ -64,6 +128,8 @@ fn want(diags: &mut Diagnostics, c: &State) -> Option<NodeWant> {
         Version::parse(v)
     });
     Timeouts::check(diags, &c.timeouts);
+    validate::check(diags, "on_destroy", &c.on_destroy, |v| OnDestroy::parse(v));
+    lifecycle_want(diags, c);
     (diags.errors.len() == before).then(|| NodeWant {
         name: known_str(&c.name).unwrap_or_default().to_string(),
         roles,
@@ -89,8 +155,10 @@ fn check_cluster(
     .is_ok()
 }
 
-/// Copies what the cluster reports into the computed attributes (and `roles`, so drift shows).
-fn absorb(state: &mut State, n: &NodeView, fingerprint: u64) {
+/// Copies what the cluster reports into the computed attributes (and `roles`, so drift shows);
+/// `member` is the node's metadata-server membership.
+fn absorb(state: &mut State, n: &NodeView, fingerprint: u64, member: bool) {
+    state.metadata_server_member = Value::Value(member);
     state.cluster_fingerprint = Value::Value(fingerprint.to_string());
     let r = &n.record;
     state.id = Value::Value(r.name.clone());
@@ -108,20 +176,68 @@ fn absorb(state: &mut State, n: &NodeView, fingerprint: u64) {
     state.metadata_server_state = Value::Value(r.metadata_server_state.clone());
 }
 
-/// What the node reports changes when it restarts with a new configuration.
-fn observed_unknown(s: &mut State) {
+/// What the node reports changes when it restarts with a new configuration (the lifecycle
+/// states too, unless configured: then apply makes them so).
+fn observed_unknown(s: &mut State, config: &State) {
     plan::unknown(&mut [
         &mut s.binary_version,
         &mut s.address,
-        &mut s.log_server_storage_state,
-        &mut s.worker_state,
         &mut s.metadata_server_state,
     ]);
+    plan::unknown_unless_configured(&mut s.worker_state, &config.worker_state);
+    plan::unknown_unless_configured(
+        &mut s.log_server_storage_state,
+        &config.log_server_storage_state,
+    );
+    plan::unknown_unless_configured(
+        &mut s.metadata_server_member,
+        &config.metadata_server_member,
+    );
     plan::unknown(&mut [&mut s.generation]);
     plan::unknown(&mut [&mut s.alive]);
 }
 
+/// Whether node `n` is a member of the metadata servers' group (asked only of nodes with the
+/// role: the others never are).
+async fn is_member(api: &dyn AdminApi, n: &NodeView) -> Result<bool, crate::client::Error> {
+    if !n.record.has_role(crate::domain::Role::MetadataServer) {
+        return Ok(false);
+    }
+    Ok(api
+        .metadata_group()
+        .await?
+        .members
+        .contains(&n.record.node_id))
+}
+
 impl NodeResource {
+    /// Refuses, at plan time, a removal that together with the removals planned before it would
+    /// lose data, quorum or the configured replication (when the cluster answers quickly; apply
+    /// checks again).
+    async fn check_removal_plan(&self, diags: &mut Diagnostics, prior: &State) {
+        let (Some(api), Some(name)) = (self.ctx.api_if_known(), known_str(&prior.name)) else {
+            return;
+        };
+        let Some(facts) = probe(ops::lifecycle::read_facts(api.as_ref())).await else {
+            return;
+        };
+        let Ok(id) = ops::lifecycle::node_id(&facts, name) else {
+            return; // Not in the cluster: nothing to remove.
+        };
+        let leaving = self.ctx.plan_leaving(id);
+        let blockers = lifecycle::removal_blockers(&facts.view(), &leaving);
+        for e in &blockers {
+            diag::refused(diags, e);
+        }
+        if !blockers.is_empty() {
+            diags.root_error(
+                "To take the whole cluster down instead",
+                "set on_destroy = \"forget\" on its restate_node resources and apply that first: \
+                 destroying them then only stops tracking the nodes.",
+            );
+        }
+    }
+
     /// The upgrade rule for `expected_version`, checked when the cluster answers quickly (at plan
     /// time its nodes may not exist yet).
     async fn check_version_plan(&self, diags: &mut Diagnostics, want: &NodeWant) {
@@ -152,10 +268,101 @@ impl NodeResource {
         if !check_cluster(diags, &planned, &view, &api.endpoints().join(", ")) {
             return None;
         }
+        let lifecycle = lifecycle_want(&mut Diagnostics::default(), &planned);
+        let (node, view) = if lifecycle == LifecycleWant::default() {
+            (node, view)
+        } else {
+            let name = node.record.name.clone();
+            let result = apply_lifecycle(api.as_ref(), &name, lifecycle, timeout).await;
+            self.ctx.invalidate().await;
+            diag::ops_ok(diags, result)?;
+            // What the changes left, read now (not cached: the next read must see it too).
+            let view = diag::client_ok(
+                diags,
+                "Reading the cluster failed",
+                ops::view::read(api.as_ref()).await,
+            )?;
+            (view.node(&want.name).cloned().unwrap_or(node), view)
+        };
+        let member = diag::client_ok(
+            diags,
+            "Reading the metadata servers failed",
+            is_member(api.as_ref(), &node).await,
+        )?;
         let mut state = planned;
-        absorb(&mut state, &node, view.cluster_fingerprint);
+        absorb(&mut state, &node, view.cluster_fingerprint, member);
         Some(state)
     }
+
+    /// Plan-time checks of configured lifecycle changes, when the cluster answers quickly.
+    async fn check_lifecycle_plan(&self, diags: &mut Diagnostics, prior: &State, config: &State) {
+        let want = lifecycle_want(&mut Diagnostics::default(), config);
+        let changes = (want.worker.is_some() && config.worker_state != prior.worker_state)
+            || (want.storage.is_some()
+                && config.log_server_storage_state != prior.log_server_storage_state)
+            || (want.member.is_some()
+                && config.metadata_server_member != prior.metadata_server_member);
+        let (true, Some(api), Some(name)) =
+            (changes, self.ctx.api_if_known(), known_str(&prior.name))
+        else {
+            return;
+        };
+        let Some(facts) = probe(ops::lifecycle::read_facts(api.as_ref())).await else {
+            return;
+        };
+        let Ok(id) = ops::lifecycle::node_id(&facts, name) else {
+            return;
+        };
+        let view = facts.view();
+        let mut refuse = |attribute: &'static str, result: Result<(), crate::domain::Error>| {
+            if let Err(e) = result {
+                diag::input(diags, AttributePath::new(attribute), attribute, &e);
+            }
+        };
+        if let (Some(to), true) = (want.worker, config.worker_state != prior.worker_state) {
+            refuse("worker_state", lifecycle::check_worker_state(&view, id, to));
+        }
+        if let (Some(to), true) = (
+            want.storage,
+            config.log_server_storage_state != prior.log_server_storage_state,
+        ) {
+            refuse(
+                "log_server_storage_state",
+                lifecycle::check_storage_state(&view, id, to),
+            );
+        }
+        if let Some(member) = want.member {
+            refuse(
+                "metadata_server_member",
+                lifecycle::check_metadata_membership(&view, id, member),
+            );
+        }
+    }
+}
+
+/// Makes the node's lifecycle states what the configuration asks: joins the metadata servers
+/// first and leaves them last, so a node is never outside the group while it takes work.
+async fn apply_lifecycle(
+    api: &dyn AdminApi,
+    name: &str,
+    want: LifecycleWant,
+    timeout: Duration,
+) -> Result<(), ops::Error> {
+    let started = Instant::now();
+    let left = || timeout.saturating_sub(started.elapsed());
+    if want.member == Some(true) {
+        ops::lifecycle::set_metadata_member(api, name, true, left()).await?;
+    }
+    if let Some(to) = want.worker {
+        ops::lifecycle::set_worker_state(api, name, to, left()).await?;
+    }
+    if let Some(to) = want.storage {
+        ops::lifecycle::set_storage_state(api, name, to, left()).await?;
+    }
+    if want.member == Some(false) {
+        ops::lifecycle::set_metadata_member(api, name, false, left()).await?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -168,7 +375,10 @@ impl Resource for NodeResource {
         use AttributeType::{Bool, Number, Set, String as Str};
         Some(schema(
             "A node of the cluster: apply waits until it has joined, alive, with the intended roles (and \
-             version). Destroying it only stops tracking it: the node stays a cluster member.",
+             version), and sets its worker state, log-server storage state and metadata-server \
+             membership when configured. Destroying it removes the node from the cluster safely \
+             (`on_destroy`); make the node's VM depend on nothing of this resource, and this resource on \
+             the VM, so the VM stops only after the removal.",
             vec![
                 ("id", computed(Str, "The node name.")),
                 (
@@ -217,16 +427,51 @@ impl Resource for NodeResource {
                 ("address", computed(Str, "The node's advertised fabric address.")),
                 (
                     "log_server_storage_state",
-                    computed(
+                    optional_computed(
                         Str,
-                        "Log-server storage state (`provisioning`, `read-write`, `read-only`, …).",
+                        "The log server's storage state. Unset: not managed, and shows what the cluster \
+                         reports (`provisioning`, `read-write`, `read-only`, `disabled`, `data-loss`, …). \
+                         Set `read-only` to take the node out of new log segments: apply waits until every \
+                         log's tail segment has moved off it (sealing a log's tail when the cluster does \
+                         not move it by itself). `disabled` only once no segment includes the node; \
+                         `read-write` to use it again. Refused when the remaining read-write log servers \
+                         could not hold the cluster's `log_replication`.",
                     ),
                 ),
                 (
                     "worker_state",
-                    computed(
+                    optional_computed(
                         Str,
-                        "Worker state (`provisioning`, `active`, `draining`, `disabled`).",
+                        "The worker's state. Unset: not managed, and shows what the cluster reports \
+                         (`provisioning`, `active`, `draining`, `disabled`). Set `draining` to move its \
+                         partitions elsewhere: apply waits until no partition has it in its replica set or \
+                         runs there. `disabled` only after a drain; `active` to use it again. Refused when \
+                         the remaining active workers could not hold `partition_replication`.",
+                    ),
+                ),
+                (
+                    "metadata_server_member",
+                    optional_computed(
+                        Bool,
+                        "Whether the node is a member of the metadata servers' group. Unset: not managed, \
+                         and shows what the metadata servers report. `false` takes it out of the group \
+                         (refused for the last member, or when the members that stay alive would be \
+                         below their quorum); `true` makes a node with the `metadata-server` role join.",
+                    ),
+                ),
+                (
+                    "on_destroy",
+                    optional_computed(
+                        Str,
+                        "What destroying the resource does. `remove` (default): remove the node from the \
+                         cluster, refused at plan time when that would lose data, metadata quorum or the \
+                         configured replication (counting every node the same plan removes); apply drains \
+                         the worker, makes its log storage read-only and waits until the logs moved off \
+                         it, takes it out of the metadata servers, snapshots and trims the logs whose \
+                         older segments include it, disables its storage and removes it from the nodes \
+                         configuration, each step bounded by `timeouts.delete`. `forget`: only stop \
+                         tracking it (to take the whole cluster down, set it and apply before \
+                         destroying).",
                     ),
                 ),
                 (
@@ -240,8 +485,10 @@ impl Resource for NodeResource {
                     (Op::Create, "the wait for the node to join"),
                     (
                         Op::Update,
-                        "the wait for the node to report its new roles or version",
+                        "the wait for the node to report its new roles or version, and its lifecycle \
+                         changes",
                     ),
+                    (Op::Delete, "the node's removal (`on_destroy = \"remove\"`)"),
                 ]),
             )],
         ))
@@ -276,7 +523,12 @@ impl Resource for NodeResource {
         let mut state = state;
         // Gone from this cluster: no state, so Terraform drops it and plans to create it again.
         let node = view.node(&name)?;
-        absorb(&mut state, node, view.cluster_fingerprint);
+        let member = diag::client_ok(
+            diags,
+            "Reading the metadata servers failed",
+            is_member(api.as_ref(), node).await,
+        )?;
+        absorb(&mut state, node, view.cluster_fingerprint, member);
         Some((state, private))
     }
 
@@ -292,7 +544,8 @@ impl Resource for NodeResource {
         planned.id = planned.name.clone();
         plan::unknown(&mut [&mut planned.node_id]);
         plan::unknown(&mut [&mut planned.cluster_fingerprint]);
-        observed_unknown(&mut planned);
+        observed_unknown(&mut planned, &config);
+        plan::default_from_config(&mut planned.on_destroy, &config.on_destroy, "remove".into());
         if let Some(want) = want {
             self.check_version_plan(diags, &want).await;
         }
@@ -320,27 +573,33 @@ impl Resource for NodeResource {
             r
         });
         let version_changes = planned.expected_version != prior.expected_version;
+        plan::default_from_config(&mut planned.on_destroy, &config.on_destroy, "remove".into());
         if !replace.is_empty() {
             planned.id = planned.name.clone();
             plan::unknown(&mut [&mut planned.node_id]);
-            observed_unknown(&mut planned);
+            observed_unknown(&mut planned, &config);
         } else if roles_change || version_changes {
             // The node restarts with its new config: what it reports will change.
-            observed_unknown(&mut planned);
+            observed_unknown(&mut planned, &config);
             if let (true, Some(want)) = (version_changes, want) {
                 self.check_version_plan(diags, &want).await;
             }
+        } else {
+            self.check_lifecycle_plan(diags, &prior, &config).await;
         }
         Some((planned, private, replace))
     }
 
     async fn plan_destroy<'a>(
         &self,
-        _diags: &mut Diagnostics,
-        _prior: State,
+        diags: &mut Diagnostics,
+        prior: State,
         private: ValueEmpty,
         _meta: ValueEmpty,
     ) -> Option<ValueEmpty> {
+        if OnDestroy::of(&prior) == OnDestroy::Remove {
+            self.check_removal_plan(diags, &prior).await;
+        }
         Some(private)
     }
 
@@ -375,6 +634,15 @@ impl Resource for NodeResource {
         _meta: ValueEmpty,
     ) -> Option<()> {
         let name = known_str(&prior.name).unwrap_or("?");
+        if OnDestroy::of(&prior) == OnDestroy::Remove {
+            let api = self.ctx.api_or_report(diags)?;
+            let timeout = Timeouts::of(&prior.timeouts, Op::Delete);
+            let _turn = self.ctx.removal_turn().await;
+            let result = ops::lifecycle::remove_node(api, name, timeout).await;
+            self.ctx.invalidate().await;
+            diag::ops_ok(diags, result)?;
+            return Some(());
+        }
         diags.root_warning(
             format!("Node {name} is still a cluster member"),
             format!(

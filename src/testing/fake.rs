@@ -6,7 +6,7 @@
 //! endpoints a test can list: nodes still waiting to be provisioned, nodes of another cluster,
 //! nodes that are down.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,8 +14,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use tonic::Code;
 
+use crate::client::node_edit::EditError;
 use crate::client::{self, SnapshotTaken};
 use crate::domain::error::Holder;
+use crate::domain::lifecycle::{MetadataGroup, NodeChange};
 use crate::domain::{
     rules, ClusterConfig, ControllerState, Ident, Location, Log, LogProvider, LogsView, NodeRecord,
     NodeView, NodesConfiguration, Processor, ProvisionRequest, Provisioned, Replication, Role,
@@ -79,6 +81,16 @@ pub struct FakeState {
     /// Every read of the stored configuration finds the logs reconfigured (their version moved,
     /// the configuration the same), as while Restate moves logs to joining nodes.
     pub logs_churn: bool,
+    /// Nodes that left the metadata servers' group (every other node with the role is a member).
+    pub metadata_left: std::collections::BTreeSet<u32>,
+    /// Edits of the nodes configuration that find someone else wrote it first.
+    pub node_conflicts: usize,
+    /// Logs whose tail keeps a read-only node until it is sealed (`reconfigure_log`).
+    pub stuck_tails: bool,
+    /// Log tails sealed, in call order.
+    pub reconfigured: Vec<(u32, u32)>,
+    /// Nodes removed from the nodes configuration (their ids are never used again).
+    pub tombstones: Vec<u32>,
     pending_reads: usize,
     snapshots_taken: usize,
     nodes_reads: usize,
@@ -137,6 +149,11 @@ impl FakeState {
             interference: None,
             versions: (1, 1),
             logs_churn: false,
+            metadata_left: Default::default(),
+            node_conflicts: 0,
+            stuck_tails: false,
+            reconfigured: Vec::new(),
+            tombstones: Vec::new(),
             pending_reads: 0,
             snapshots_taken: 0,
             nodes_reads: 0,
@@ -187,6 +204,12 @@ impl FakeState {
         self.pending_reads = self.logs_lag;
     }
 
+    /// Moves the logs to the configuration now (as the reads that follow a change would).
+    pub fn settle_logs(&mut self) {
+        self.logs = self.moved_logs();
+        self.pending_reads = 0;
+    }
+
     /// Every endpoint, in the order the provider's settings list them.
     pub fn endpoint_order(&self) -> Vec<String> {
         let others = self.others.iter().map(|(e, _)| e.clone());
@@ -222,12 +245,57 @@ impl FakeState {
         })
     }
 
+    /// Every log as it is once the configuration took effect: a log whose tail differs from
+    /// the one wanted is extended with a new segment (the older ones stay until trimmed).
+    fn moved_logs(&self) -> Vec<Log> {
+        let stuck = |old: &Log, new: &Log| {
+            self.stuck_tails
+                && old.provider == new.provider
+                && new.nodeset.iter().all(|n| old.nodeset.contains(n))
+        };
+        self.tails()
+            .into_iter()
+            .map(
+                |new| match self.logs.iter().find(|l| l.log_id == new.log_id) {
+                    None => new,
+                    Some(old)
+                        if old.nodeset == new.nodeset
+                            && old.provider == new.provider
+                            && old.replication == new.replication =>
+                    {
+                        old.clone()
+                    }
+                    Some(old) if stuck(old, &new) => old.clone(),
+                    Some(old) => self.extended(old, new),
+                },
+            )
+            .collect()
+    }
+
+    /// `old` with `new`'s tail appended as its next segment.
+    fn extended(&self, old: &Log, new: Log) -> Log {
+        let mut out = old.clone();
+        let tail = new.segments.into_iter().next().map(|mut s| {
+            s.index = old.tail_index() + 1;
+            s.base_lsn = self.applied_lsn + 1;
+            s
+        });
+        out.segments.extend(tail);
+        out.provider = new.provider;
+        out.replication = new.replication;
+        out.nodeset = new.nodeset;
+        out
+    }
+
     /// What every log's tail becomes once the configuration took effect.
     fn tails(&self) -> Vec<Log> {
         let nodeset: Vec<u32> = self
             .nodes
             .iter()
-            .filter(|n| n.record.has_role(Role::LogServer))
+            .filter(|n| {
+                n.record.has_role(Role::LogServer)
+                    && n.record.log_server_storage_state == "read-write"
+            })
             .map(|n| n.record.node_id)
             .collect();
         (0..self.config.num_partitions)
@@ -243,6 +311,88 @@ impl FakeState {
                 )
             })
             .collect()
+    }
+
+    /// Whether the node is a worker partitions are placed on.
+    fn runs_partitions(&self, n: &NodeView) -> bool {
+        n.record.has_role(Role::Worker) && n.record.worker_state == "active"
+    }
+
+    /// The metadata servers' group.
+    fn metadata_group(&self) -> MetadataGroup {
+        let members: BTreeSet<u32> = self
+            .nodes
+            .iter()
+            .filter(|n| n.record.has_role(Role::MetadataServer))
+            .map(|n| n.record.node_id)
+            .filter(|id| !self.metadata_left.contains(id))
+            .collect();
+        let answering: BTreeSet<u32> = self
+            .nodes
+            .iter()
+            .filter(|n| n.alive && members.contains(&n.record.node_id))
+            .map(|n| n.record.node_id)
+            .collect();
+        MetadataGroup {
+            leader: answering.iter().next().copied(),
+            members,
+            answering,
+        }
+    }
+
+    /// Every partition's replica set: the first active workers, as many as the replication asks.
+    fn replica_sets(&self) -> Vec<(u32, BTreeSet<u32>)> {
+        let copies = self
+            .config
+            .partition_replication
+            .as_ref()
+            .map_or(1, |r| usize::from(r.copies()));
+        let set: BTreeSet<u32> = self
+            .nodes
+            .iter()
+            .filter(|n| n.alive && self.runs_partitions(n))
+            .map(|n| n.record.node_id)
+            .take(copies)
+            .collect();
+        (0..self.config.num_partitions)
+            .map(|p| (p, set.clone()))
+            .collect()
+    }
+
+    /// Applies a change of one node, as the nodes configuration's writers do.
+    fn change_node(&mut self, node_id: u32, change: &NodeChange) -> Result<(), EditError> {
+        let i = self
+            .nodes
+            .iter()
+            .position(|n| n.record.node_id == node_id)
+            .ok_or(EditError::NoSuchNode(node_id))?;
+        let record = &mut self.nodes[i].record;
+        let (field, slot, from, to) = match change {
+            NodeChange::Remove => {
+                self.nodes.remove(i);
+                self.tombstones.push(node_id);
+                return Ok(());
+            }
+            NodeChange::WorkerState { from, to } => {
+                ("worker_state", &mut record.worker_state, from, to.as_str())
+            }
+            NodeChange::StorageState { from, to } => (
+                "storage_state",
+                &mut record.log_server_storage_state,
+                from,
+                to.as_str(),
+            ),
+        };
+        if slot != from {
+            return Err(EditError::Changed {
+                node: node_id,
+                field,
+                expected: from.clone(),
+                found: slot.clone(),
+            });
+        }
+        *slot = to.to_string();
+        Ok(())
     }
 
     /// Whether the log servers can hold the configured log replication (Restate 1.7 never moves
@@ -504,7 +654,7 @@ impl AdminApi for FakeCluster {
             if s.pending_reads > 0 {
                 s.pending_reads -= 1;
             } else if s.logs_can_move() {
-                s.logs = s.tails();
+                s.logs = s.moved_logs();
             }
             Ok(LogsView {
                 version: 1,
@@ -527,7 +677,7 @@ impl AdminApi for FakeCluster {
             let leader = s
                 .nodes
                 .iter()
-                .find(|n| n.alive && n.record.has_role(Role::Worker))
+                .find(|n| n.alive && s.runs_partitions(n))
                 .map(|n| n.record.node_id);
             let now_ms = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -599,6 +749,76 @@ impl AdminApi for FakeCluster {
                 return Err(unavailable("svc is not ready yet", "TrimLog"));
             }
             s.trims.push((log_id, trim_point));
+            // Segments wholly below the trim point leave the chain (never the tail).
+            if let Some(log) = s.logs.iter_mut().find(|l| l.log_id == log_id) {
+                let keep_from = log
+                    .segments
+                    .iter()
+                    .rposition(|seg| seg.base_lsn <= trim_point + 1)
+                    .unwrap_or(0);
+                log.segments.drain(..keep_from);
+            }
+            Ok(())
+        })
+    }
+
+    async fn change_node(&self, node_id: u32, change: &NodeChange) -> Result<(), client::Error> {
+        self.call(|s| {
+            if s.node_conflicts > 0 {
+                s.node_conflicts -= 1;
+                return Err(client::Error::Conflict {
+                    what: "nodes_config".into(),
+                    detail: "the version moved".into(),
+                });
+            }
+            Ok(s.change_node(node_id, change)?)
+        })
+    }
+
+    async fn metadata_group(&self) -> Result<MetadataGroup, client::Error> {
+        self.call(|s| Ok(s.metadata_group()))
+    }
+
+    async fn remove_metadata_member(
+        &self,
+        node_id: u32,
+        _timeout: Duration,
+    ) -> Result<(), client::Error> {
+        self.call(|s| {
+            let group = s.metadata_group();
+            if group.members.len() == 1 && group.members.contains(&node_id) {
+                return Err(internal(
+                    "cannot remove the only member of the metadata cluster",
+                    "RemoveNode",
+                ));
+            }
+            s.metadata_left.insert(node_id);
+            Ok(())
+        })
+    }
+
+    async fn add_metadata_member(&self, node_id: u32) -> Result<(), client::Error> {
+        self.call(|s| {
+            s.metadata_left.remove(&node_id);
+            Ok(())
+        })
+    }
+
+    async fn replica_sets(&self) -> Result<Vec<(u32, BTreeSet<u32>)>, client::Error> {
+        self.call(|s| Ok(s.replica_sets()))
+    }
+
+    async fn reconfigure_log(&self, log_id: u32, tail_index: u32) -> Result<(), client::Error> {
+        self.call(|s| {
+            s.reconfigured.push((log_id, tail_index));
+            let Some(new) = s.tails().into_iter().find(|l| l.log_id == log_id) else {
+                return Err(internal("unknown log", "SealAndExtendChain"));
+            };
+            if let Some(i) = s.logs.iter().position(|l| l.log_id == log_id) {
+                if s.logs[i].tail_index() == tail_index {
+                    s.logs[i] = s.extended(&s.logs[i], new);
+                }
+            }
             Ok(())
         })
     }

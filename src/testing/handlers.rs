@@ -15,22 +15,22 @@ use crate::resources::{cluster_config, node, partition_snapshot};
 use crate::tf::value::string_list;
 use crate::tf::Timeouts;
 
-fn s(v: &str) -> Value<String> {
+pub(super) fn s(v: &str) -> Value<String> {
     Value::Value(v.to_string())
 }
 
 /// A `timeouts` block as Terraform sends it (every declared operation, null when unset).
-fn timeouts(block: serde_json::Value) -> Value<Timeouts> {
+pub(super) fn timeouts(block: serde_json::Value) -> Value<Timeouts> {
     Value::Value(serde_json::from_value(block).expect("a timeouts block"))
 }
 
-fn cluster(state: FakeState) -> (Arc<FakeCluster>, Handlers) {
+pub(super) fn cluster(state: FakeState) -> (Arc<FakeCluster>, Handlers) {
     let fake = Arc::new(FakeCluster::new(state));
     let handlers = Handlers::new(fake.clone());
     (fake, handlers)
 }
 
-fn errors(diags: &[Diag]) -> Vec<(String, String)> {
+pub(super) fn errors(diags: &[Diag]) -> Vec<(String, String)> {
     diags
         .iter()
         .filter(|d| d.error)
@@ -40,7 +40,7 @@ fn errors(diags: &[Diag]) -> Vec<(String, String)> {
 
 /// The first error whose summary contains `summary`.
 #[track_caller]
-fn error<'d>(diags: &'d [Diag], summary: &str) -> &'d Diag {
+pub(super) fn error<'d>(diags: &'d [Diag], summary: &str) -> &'d Diag {
     diags
         .iter()
         .find(|d| d.error && d.summary.contains(summary))
@@ -48,7 +48,7 @@ fn error<'d>(diags: &'d [Diag], summary: &str) -> &'d Diag {
 }
 
 #[track_caller]
-fn assert_error(diags: &[Diag], summary: &str, attribute: &str) {
+pub(super) fn assert_error(diags: &[Diag], summary: &str, attribute: &str) {
     assert!(
         diags
             .iter()
@@ -433,7 +433,7 @@ async fn refresh_follows_the_cluster_and_refuses_another_one() {
 
 // --- restate_node --------------------------------------------------------------------------------
 
-fn node_config(name: &str, roles: &[Role]) -> node::State {
+pub(super) fn node_config(name: &str, roles: &[Role]) -> node::State {
     node::State {
         name: s(name),
         roles: string_list(roles.iter().map(|r| r.as_str())),

@@ -8,6 +8,8 @@ pub mod terraform;
 
 #[cfg(test)]
 mod handlers;
+#[cfg(test)]
+mod lifecycle_handlers;
 
 pub use crate::client::{AdminClient, ClientSettings, RetryPolicy};
 

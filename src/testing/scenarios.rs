@@ -147,6 +147,42 @@ where
         (out, diags(&d))
     }
 
+    #[cfg(test)]
+    /// `terraform destroy` of one resource: plan the destroy, then destroy when the plan
+    /// succeeded. True when the resource is gone from state.
+    pub async fn plan_and_destroy(&self, prior: &S, private: &P) -> (bool, Vec<Diag>) {
+        let (planned, mut all) = self.plan_destroy(prior, private).await;
+        let Some(private) = planned else {
+            return (false, all);
+        };
+        let mut d = Diagnostics::default();
+        let gone = self
+            .resource
+            .destroy(&mut d, prior.clone(), private, ValueEmpty::default())
+            .await
+            .is_some()
+            && d.errors.is_empty();
+        all.append(&mut diags(&d));
+        (gone, all)
+    }
+
+    #[cfg(test)]
+    /// The plan of a destroy: the private state for it, None when refused.
+    pub async fn plan_destroy(&self, prior: &S, private: &P) -> (Option<P>, Vec<Diag>) {
+        let mut d = Diagnostics::default();
+        let planned = self
+            .resource
+            .plan_destroy(
+                &mut d,
+                prior.clone(),
+                private.clone(),
+                ValueEmpty::default(),
+            )
+            .await;
+        let ok = d.errors.is_empty();
+        (planned.filter(|_| ok), diags(&d))
+    }
+
     pub async fn import(&self, id: &str) -> (Option<(S, P)>, Vec<Diag>) {
         let mut d = Diagnostics::default();
         let out = self.resource.import(&mut d, id.to_string()).await;

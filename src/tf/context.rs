@@ -1,6 +1,7 @@
 //! What the provider shares with its resources and data sources: the admin API once configured
 //! (or why there is none), and one cluster view per provider process.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -34,6 +35,12 @@ pub enum SettingsError {
 pub struct ProviderContext {
     api: RwLock<Option<Result<Arc<dyn AdminApi>, SettingsError>>>,
     view: ViewCache,
+    /// Nodes this plan removes so far: each removal is judged together with the ones planned
+    /// before it, so removing two nodes that are each safe alone is refused when both are not.
+    leaving: std::sync::Mutex<BTreeSet<u32>>,
+    /// Held by a node removal: removals run one after the other, each judged by the cluster the
+    /// previous one left.
+    removal: tokio::sync::Mutex<()>,
 }
 
 impl ProviderContext {
@@ -86,6 +93,18 @@ impl ProviderContext {
     /// Forgets the shared view after a write to the cluster.
     pub async fn invalidate(&self) {
         self.view.invalidate().await;
+    }
+
+    /// Adds node `id` to the nodes this plan removes; returns all of them.
+    pub fn plan_leaving(&self, id: u32) -> BTreeSet<u32> {
+        let mut leaving = self.leaving.lock().unwrap_or_else(|p| p.into_inner());
+        leaving.insert(id);
+        leaving.clone()
+    }
+
+    /// Held while a node is removed (see the field).
+    pub async fn removal_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.removal.lock().await
     }
 }
 

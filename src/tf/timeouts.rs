@@ -19,6 +19,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 pub enum Op {
     Create,
     Update,
+    Delete,
 }
 
 impl Op {
@@ -26,6 +27,7 @@ impl Op {
         match self {
             Op::Create => "create",
             Op::Update => "update",
+            Op::Delete => "delete",
         }
     }
 }

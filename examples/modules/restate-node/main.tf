@@ -50,11 +50,15 @@ resource "restate_node" "this" {
   name             = var.name
   roles            = var.roles
   expected_version = var.restate_version
+  on_destroy       = var.on_destroy
 
   timeouts {
     create = var.join_timeout
     update = var.join_timeout
+    delete = var.remove_timeout
   }
 
+  # Destroy runs in the reverse order: the node is removed from the cluster first, and its machine
+  # (which `started_by` depends on) stops only afterwards.
   depends_on = [terraform_data.started]
 }

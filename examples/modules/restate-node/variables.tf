@@ -91,3 +91,15 @@ variable "join_timeout" {
   type        = string
   default     = "15m"
 }
+
+variable "on_destroy" {
+  description = "What destroying the node does: \"remove\" (remove it from the cluster safely, before its machine stops) or \"forget\" (only stop tracking it; set it on every node and apply before taking the whole cluster down)."
+  type        = string
+  default     = "remove"
+}
+
+variable "remove_timeout" {
+  description = "How long removing the node from the cluster may take (drain, move logs off it, leave the metadata servers)."
+  type        = string
+  default     = "30m"
+}

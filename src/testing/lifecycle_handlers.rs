@@ -1,0 +1,305 @@
+//! Handler tests of a node's lifecycle: worker and storage states, metadata membership, and
+//! destroy as a safe removal, against the in-process fake.
+
+use tf_provider::value::{Value, ValueEmpty};
+
+use super::fake::{self, FakeCluster, FakeState};
+use super::handlers::{assert_error, cluster, error, node_config, s, timeouts};
+use super::scenarios::Handlers;
+use crate::domain::{LogProvider, Replication, Role};
+use crate::resources::node;
+
+/// Three nodes with every role, partitions and logs at replication 2, logs on all three.
+fn three_nodes() -> FakeState {
+    let mut state = FakeState::provisioned("c", 2);
+    state.nodes.push(fake::node(2, "n2", &Role::ALL));
+    state.nodes.push(fake::node(3, "n3", &Role::ALL));
+    state.change_config(|c| {
+        c.partition_replication = Some(Replication::nodes(2));
+        c.log_replication = Some(Replication::nodes(2));
+    });
+    state.settle_logs();
+    state
+}
+
+fn managed(name: &str) -> node::State {
+    let mut c = node_config(name, &Role::ALL);
+    c.timeouts = timeouts(serde_json::json!({"create": "20s", "update": "20s", "delete": "60s"}));
+    c
+}
+
+/// Applies `config` for a node that exists; the state.
+async fn track(h: &Handlers, config: &node::State) -> node::State {
+    let (state, d) = h.node.plan_and_apply(None, config).await;
+    state.unwrap_or_else(|| panic!("{d:#?}")).0
+}
+
+fn segments_with(fake: &FakeCluster, id: u32) -> usize {
+    fake.with(|s| {
+        s.logs
+            .iter()
+            .flat_map(|l| &l.segments)
+            .filter(|seg| seg.nodeset.contains(&id))
+            .count()
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn destroy_removes_the_node_step_by_step() {
+    let (fake, h) = cluster(three_nodes());
+    let n3 = track(&h, &managed("n3")).await;
+    assert_eq!(n3.on_destroy, s("remove"), "the default");
+    assert_eq!(n3.metadata_server_member, Value::Value(true));
+    assert!(segments_with(&fake, 3) > 0);
+
+    let (gone, d) = h.node.plan_and_destroy(&n3, &ValueEmpty::default()).await;
+    assert!(gone, "{d:#?}");
+    fake.with(|s| {
+        assert_eq!(s.tombstones, vec![3]);
+        assert!(s.metadata_left.contains(&3), "left the metadata servers");
+        assert!(
+            !s.trims.is_empty(),
+            "the logs were trimmed past its segments"
+        );
+        assert!(s.nodes.iter().all(|n| n.record.node_id != 3));
+    });
+    assert_eq!(segments_with(&fake, 3), 0, "no log segment includes it");
+    h.ctx.invalidate().await;
+    let (read, _) = h.node.read(&n3, &ValueEmpty::default()).await;
+    assert!(read.is_none(), "gone from the cluster, so from state");
+}
+
+#[tokio::test(start_paused = true)]
+async fn removing_two_nodes_that_are_each_safe_alone_is_refused_together() {
+    let (fake, h) = cluster(three_nodes());
+    let n2 = track(&h, &managed("n2")).await;
+    let n3 = track(&h, &managed("n3")).await;
+    let (first, d) = h.node.plan_destroy(&n2, &ValueEmpty::default()).await;
+    assert!(first.is_some(), "{d:#?}");
+    let (second, d) = h.node.plan_destroy(&n3, &ValueEmpty::default()).await;
+    assert!(second.is_none());
+    let e = error(&d, "Removing n2 and n3 is not safe");
+    assert!(e.detail.contains("replication"), "{e:#?}");
+    assert!(
+        d.iter()
+            .any(|d| d.detail.contains("on_destroy = \"forget\"")),
+        "says how to take the whole cluster down: {d:#?}"
+    );
+    fake.with(|s| assert!(s.tombstones.is_empty() && s.metadata_left.is_empty()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_removal_that_breaks_replication_is_refused_at_apply_too_and_changes_nothing() {
+    let (fake, h) = cluster(three_nodes());
+    let n3 = track(&h, &managed("n3")).await;
+    // Planned while three nodes ran; n2 died before the apply.
+    let (planned, d) = h.node.plan_destroy(&n3, &ValueEmpty::default()).await;
+    assert!(planned.is_some(), "{d:#?}");
+    fake.with(|s| s.nodes[1].alive = false);
+    h.ctx.invalidate().await;
+    let before = fake.with(|s| (s.nodes.clone(), s.logs.clone()));
+    let (gone, d) = h.node.plan_and_destroy(&n3, &ValueEmpty::default()).await;
+    assert!(!gone);
+    error(&d, "Removing n3 is not safe");
+    assert_eq!(fake.with(|s| (s.nodes.clone(), s.logs.clone())), before);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_node_on_the_local_loglet_is_never_removed() {
+    let mut state = three_nodes();
+    state.change_config(|c| c.log_provider = LogProvider::Local);
+    let (fake, h) = cluster(state);
+    let n3 = track(&h, &managed("n3")).await;
+    let (gone, d) = h.node.plan_and_destroy(&n3, &ValueEmpty::default()).await;
+    assert!(!gone);
+    assert!(error(&d, "Removing n3 is not safe")
+        .detail
+        .contains("local"));
+    fake.with(|s| assert!(s.tombstones.is_empty()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn forget_only_stops_tracking() {
+    let (fake, h) = cluster(three_nodes());
+    let mut config = managed("n3");
+    config.on_destroy = s("forget");
+    let n3 = track(&h, &config).await;
+    let (gone, d) = h.node.plan_and_destroy(&n3, &ValueEmpty::default()).await;
+    assert!(gone, "{d:#?}");
+    assert!(d
+        .iter()
+        .any(|d| !d.error && d.summary.contains("still a cluster member")));
+    fake.with(|s| assert!(s.tombstones.is_empty() && s.metadata_left.is_empty()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn worker_and_storage_states_are_applied_and_waited_for() {
+    let mut state = three_nodes();
+    state.stuck_tails = true; // The cluster does not move logs off a read-only node by itself.
+    let (fake, h) = cluster(state);
+    let prior = track(&h, &managed("n2")).await;
+    assert_eq!(prior.worker_state, s("active"));
+
+    let mut config = managed("n2");
+    config.worker_state = s("draining");
+    config.log_server_storage_state = s("read-only");
+    let (state, d) = h
+        .node
+        .plan_and_apply(Some((&prior, &ValueEmpty::default())), &config)
+        .await;
+    let (state, _) = state.unwrap_or_else(|| panic!("{d:#?}"));
+    assert_eq!(state.worker_state, s("draining"));
+    assert_eq!(state.log_server_storage_state, s("read-only"));
+    fake.with(|s| {
+        assert!(!s.reconfigured.is_empty(), "tails that stayed were sealed");
+        assert!(s.logs.iter().all(|l| !l.nodeset.contains(&2)));
+    });
+
+    // Back to active and read-write.
+    let mut back = managed("n2");
+    back.worker_state = s("active");
+    back.log_server_storage_state = s("read-write");
+    let (state, d) = h
+        .node
+        .plan_and_apply(Some((&state, &ValueEmpty::default())), &back)
+        .await;
+    let (state, _) = state.unwrap_or_else(|| panic!("{d:#?}"));
+    assert_eq!(state.worker_state, s("active"));
+
+    // Unset again: not managed, no change planned.
+    let planned = h
+        .node
+        .plan(Some((&state, &ValueEmpty::default())), &managed("n2"))
+        .await;
+    let planned = planned
+        .state
+        .unwrap_or_else(|| panic!("{:#?}", planned.diags));
+    assert_eq!(
+        (planned.worker_state, planned.log_server_storage_state),
+        (state.worker_state, state.log_server_storage_state)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn unsafe_state_changes_are_refused_at_plan_at_their_attribute() {
+    let (fake, h) = cluster(three_nodes());
+    let prior = track(&h, &managed("n1")).await;
+    let plan = |config: node::State| {
+        let h = &h;
+        let prior = prior.clone();
+        async move {
+            h.node
+                .plan(Some((&prior, &ValueEmpty::default())), &config)
+                .await
+                .diags
+        }
+    };
+    let mut c = managed("n1");
+    c.worker_state = s("disabled");
+    assert_error(&plan(c).await, "is not safe", "worker_state");
+    let mut c = managed("n1");
+    c.log_server_storage_state = s("disabled");
+    assert_error(&plan(c).await, "is not safe", "log_server_storage_state");
+    let mut c = managed("n1");
+    c.worker_state = s("paused");
+    assert_error(&plan(c).await, "Invalid worker_state", "worker_state");
+
+    // The last metadata server never leaves.
+    fake.with(|s| s.metadata_left.extend([2, 3]));
+    h.ctx.invalidate().await;
+    let mut c = managed("n1");
+    c.metadata_server_member = Value::Value(false);
+    assert_error(&plan(c).await, "is not safe", "metadata_server_member");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_metadata_member_leaves_and_joins_again() {
+    let (fake, h) = cluster(three_nodes());
+    let prior = track(&h, &managed("n3")).await;
+    let mut leave = managed("n3");
+    leave.metadata_server_member = Value::Value(false);
+    let (state, d) = h
+        .node
+        .plan_and_apply(Some((&prior, &ValueEmpty::default())), &leave)
+        .await;
+    let (state, _) = state.unwrap_or_else(|| panic!("{d:#?}"));
+    assert_eq!(state.metadata_server_member, Value::Value(false));
+    assert!(fake.with(|s| s.metadata_left.contains(&3)));
+    let mut join = managed("n3");
+    join.metadata_server_member = Value::Value(true);
+    let (state, d) = h
+        .node
+        .plan_and_apply(Some((&state, &ValueEmpty::default())), &join)
+        .await;
+    assert_eq!(
+        state
+            .unwrap_or_else(|| panic!("{d:#?}"))
+            .0
+            .metadata_server_member,
+        Value::Value(true)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrent_edits_are_retried_then_reported() {
+    let (fake, h) = cluster(three_nodes());
+    let prior = track(&h, &managed("n2")).await;
+    let mut drain = managed("n2");
+    drain.worker_state = s("draining");
+    fake.with(|s| s.node_conflicts = 2);
+    let (state, d) = h
+        .node
+        .plan_and_apply(Some((&prior, &ValueEmpty::default())), &drain)
+        .await;
+    assert!(state.is_some(), "two conflicts are retried: {d:#?}");
+
+    let (fake, h) = cluster(three_nodes());
+    let prior = track(&h, &managed("n2")).await;
+    fake.with(|s| s.node_conflicts = 100);
+    let (state, d) = h
+        .node
+        .plan_and_apply(Some((&prior, &ValueEmpty::default())), &drain)
+        .await;
+    assert!(state.is_none());
+    assert!(
+        d.iter()
+            .any(|d| d.detail.contains("changed by someone else")),
+        "{d:#?}"
+    );
+    assert_eq!(
+        fake.with(|s| s.nodes[1].record.worker_state.clone()),
+        "active",
+        "nothing written"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_removal_that_cannot_finish_in_time_is_an_error_and_stays_in_state() {
+    let mut state = three_nodes();
+    state.stuck_tails = true;
+    let (fake, h) = cluster(state);
+    let mut config = managed("n3");
+    config.timeouts =
+        timeouts(serde_json::json!({"create": "20s", "update": null, "delete": "2s"}));
+    let n3 = track(&h, &config).await;
+    let (gone, d) = h.node.plan_and_destroy(&n3, &ValueEmpty::default()).await;
+    assert!(!gone, "{d:#?}");
+    let e = d.iter().find(|d| d.error).expect("an error");
+    assert!(
+        e.detail.contains("tail segment") || e.summary.contains("n3"),
+        "{e:#?}"
+    );
+    fake.with(|s| assert!(s.tombstones.is_empty(), "not removed half-way"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_removal_the_cluster_cannot_be_asked_about_is_an_error() {
+    let (fake, h) = cluster(three_nodes());
+    let n3 = track(&h, &managed("n3")).await;
+    fake.with(|s| s.provisioned = false);
+    h.ctx.invalidate().await;
+    let (gone, d) = h.node.plan_and_destroy(&n3, &ValueEmpty::default()).await;
+    assert!(!gone, "the resource stays in state: {d:#?}");
+    assert!(d.iter().any(|d| d.error), "{d:#?}");
+    fake.with(|s| assert!(s.tombstones.is_empty()));
+}
