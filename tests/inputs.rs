@@ -64,6 +64,11 @@ const PROVIDER: &str = "provider";
 /// The inputs that accept every value of their type, and why.
 const ANY_VALUE: &[(&str, &str, &str)] = &[
     (
+        NODE,
+        "metadata_server_member",
+        "a bool: whether the node is a metadata server member",
+    ),
+    (
         CONFIG,
         "provision",
         "a bool: whether this resource may provision the cluster",
@@ -265,6 +270,28 @@ const CASES: &[Case] = &[
         &[],
     ),
     refused(NODE, "timeouts.update", "timeouts {\nupdate = \"-1s\"\n}", "Invalid duration", &[]),
+    refused(NODE, "timeouts.delete", "timeouts {\ndelete = \"later\"\n}", "Invalid duration", &[]),
+    refused(
+        NODE,
+        "worker_state",
+        r#"worker_state = "paused""#,
+        "Invalid worker_state",
+        &["\"paused\"", "active, draining, disabled"],
+    ),
+    refused(
+        NODE,
+        "log_server_storage_state",
+        r#"log_server_storage_state = "rw""#,
+        "Invalid log_server_storage_state",
+        &["\"rw\"", "read-write, read-only, disabled"],
+    ),
+    refused(
+        NODE,
+        "on_destroy",
+        r#"on_destroy = "delete""#,
+        "Invalid on_destroy",
+        &["\"remove\" or \"forget\""],
+    ),
     // --- restate_partition_snapshot ----------------------------------------------------------
     refused(SNAPSHOT, "partition_ids", "partition_ids = []", "Empty partition_ids", &[]),
     refused(SNAPSHOT, "partition_ids", "partition_ids = [-1]", "Invalid partition id", &[]),

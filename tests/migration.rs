@@ -30,7 +30,13 @@ fn fabric(i: u16) -> String {
 }
 
 fn ingress_urls() -> String {
-    (0..3)
+    ingress_urls_of(&[0, 1, 2])
+}
+
+/// The ingress URLs of the nodes with these indexes (0 is n1).
+fn ingress_urls_of(nodes: &[u16]) -> String {
+    nodes
+        .iter()
         .map(|i| format!("http://127.0.0.1:{}", 8080 + PORT_OFFSET + i))
         .collect::<Vec<_>>()
         .join(",")
@@ -197,6 +203,7 @@ impl Drop for StopLeftovers {
             "n1/restate.pid",
             "n2/restate.pid",
             "n3/restate.pid",
+            "n4/restate.pid",
             "s3/moto.pid",
         ];
         for f in files {
@@ -207,6 +214,23 @@ impl Drop for StopLeftovers {
             }
         }
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Waits (at most a minute) until `partitions` partitions have a leader.
+#[track_caller]
+fn wait_for_leaders(url: &str, partitions: usize) {
+    let started = std::time::Instant::now();
+    loop {
+        let leaders = ctl::leaders(url);
+        if leaders.len() == partitions {
+            return;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "partitions without a leader: {leaders:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
     }
 }
 
@@ -383,12 +407,67 @@ fn single_node_to_three_nodes_stage_by_stage_without_losing_data() {
         "{verdict}"
     );
 
-    // Walking back to stage 4 would destroy n2 and n3, and with them the replication the cluster
+    // Day 2. n4 joins: one more name in `joiners`.
+    let with_n4 = r#"joiners=["n2","n3","n4"]"#;
+    let run = ex.run(&ex.args("apply", 6, &["-auto-approve", "-var", with_n4]));
+    assert_eq!(run.code, 0, "{}", run.text());
+    let nodes = ctl::nodes(&n1);
+    assert_eq!(nodes.keys().collect::<Vec<_>>(), ["n1", "n2", "n3", "n4"]);
+    let n3_id = nodes["n3"].id;
+    client(&["add", &ingress_urls_of(&[0, 1, 2, 3]), ledger, &keys, "7"]);
+
+    // n3 leaves: its name deleted. The provider drains it, moves the logs off it, takes it out of
+    // the metadata servers and removes it, and only then does its process stop.
+    let without_n3 = r#"joiners=["n2","n4"]"#;
+    let run = ex.run(&ex.args("apply", 6, &["-auto-approve", "-var", without_n3]));
+    assert_eq!(run.code, 0, "{}", run.text());
+    let order = run
+        .stdout
+        .find("restate_node.joiner[\"n3\"]: Destruction complete");
+    let stopped = run.stdout.find("terraform_data.joiner[\"n3\"]: Destroying");
+    assert!(
+        matches!((order, stopped), (Some(a), Some(b)) if a < b),
+        "the node must be removed before its process stops:\n{}",
+        run.stdout
+    );
+    assert!(!pid_alive(&ex.nodes_dir.join("n3/restate.pid")));
+    let nodes = ctl::nodes(&n1);
+    assert_eq!(nodes.keys().collect::<Vec<_>>(), ["n1", "n2", "n4"]);
+    let listed = ctl::run(&n1, &["nodes", "list"]);
+    assert!(!listed.contains("n3"), "{listed}");
+    let members = ctl::run(&n1, &["metadata-server", "list-servers"]);
+    assert!(!members.contains(&format!("N{n3_id}")), "{members}");
+    for t in ctl::assert_logs(&n1, "replicated", Some(2)) {
+        assert!(
+            !t.nodeset.contains(&n3_id),
+            "log {} is still on n3",
+            t.log_id
+        );
+    }
+    wait_for_leaders(&n1, 4);
+    client(&["add", &ingress_urls_of(&[0, 1, 3]), ledger, &keys, "8"]);
+    let run = ex.run(&ex.args("plan", 6, &["-detailed-exitcode", "-var", without_n3]));
+    assert_eq!(
+        run.code,
+        0,
+        "the plan after the removal is not empty:\n{}",
+        run.text()
+    );
+    let verdict = client(&["verify", &ingress_urls_of(&[0, 1, 3]), ledger]);
+    assert!(
+        verdict.contains(&format!(
+            "all {KEYS} counters hold exactly the {} acknowledged increments",
+            KEYS * 9
+        )),
+        "{verdict}"
+    );
+
+    // Walking back to stage 4 would destroy n2 and n4, and with them the replication the cluster
     // is configured for: refused at plan time, and the cluster keeps its three nodes.
-    let run = ex.run(&ex.args("plan", 4, &[]));
+    let run = ex.run(&ex.args("plan", 4, &["-var", without_n3]));
     assert_ne!(run.code, 0, "{}", run.text());
     assert!(
-        run.flat().contains("Removing n2 and n3 is not safe"),
+        run.flat().contains("Removing n2 and n4 is not safe"),
         "{}",
         run.text()
     );
@@ -396,18 +475,18 @@ fn single_node_to_three_nodes_stage_by_stage_without_losing_data() {
 
     // A whole-cluster teardown: the nodes are only forgotten, then destroy stops every node and
     // the S3 server.
-    let teardown = ["-auto-approve", "-var", "teardown=true"];
+    let teardown = ["-auto-approve", "-var", "teardown=true", "-var", without_n3];
     let run = ex.run(&ex.args("apply", 6, &teardown));
     assert_eq!(run.code, 0, "{}", run.text());
     let run = ex.run(&ex.args("destroy", 6, &teardown));
     assert_eq!(run.code, 0, "{}", run.text());
-    for name in ["n1", "n2", "n3"] {
+    for name in ["n1", "n2", "n3", "n4"] {
         assert!(
             !pid_alive(&ex.nodes_dir.join(format!("{name}/restate.pid"))),
             "{name} still runs"
         );
     }
-    for i in 0..3u16 {
+    for i in 0..4u16 {
         assert!(
             http::get(5122 + PORT_OFFSET + i, "/health").is_none(),
             "a node still answers on {}",

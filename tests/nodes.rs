@@ -181,6 +181,16 @@ fn three_nodes_join_with_rendered_configs_then_roles_change_drift_and_import() {
     ws.run(&["state", "rm", "restate_node.n2"]).ok();
     ws.run(&["import", "-no-color", "restate_node.n2", "n2"])
         .ok();
+    // Everything comes from the cluster but on_destroy, which is imported as its default.
+    let plan = ws.run(&["plan", "-no-color", "-input=false"]).ok();
+    assert!(
+        plan.flat()
+            .contains("~ on_destroy = \"remove\" -> \"forget\"")
+            && plan.flat().contains("0 to add, 1 to change, 0 to destroy"),
+        "{}",
+        plan.text()
+    );
+    ws.apply().ok();
     ws.assert_plan_empty();
     let v = ws.resource_values("restate_node.n2");
     assert_eq!(

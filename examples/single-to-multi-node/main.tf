@@ -28,7 +28,7 @@ locals {
   on_destroy = var.teardown ? "forget" : "remove"
 
   ports = {
-    for i, n in ["n1", "n2", "n3"] : n => {
+    for i, n in ["n1", "n2", "n3", "n4"] : n => {
       fabric  = 5122 + var.port_offset + i
       admin   = 9070 + var.port_offset + i
       ingress = 8080 + var.port_offset + i
@@ -44,7 +44,7 @@ locals {
   # Stage 2 adds the role (and the cluster moves to the replicated loglet).
   n1_roles  = concat(["worker", "admin", "metadata-server", "http-ingress"], var.stage >= 2 ? ["log-server"] : [])
   all_roles = ["worker", "admin", "metadata-server", "log-server", "http-ingress"]
-  joiners   = var.stage >= 5 ? toset(["n2", "n3"]) : toset([])
+  joiners   = var.stage >= 5 ? toset(var.joiners) : toset([])
 
   # Stage 6 raises replication once three nodes are in.
   replication = var.stage >= 6 ? "2" : "1"

@@ -55,3 +55,13 @@ variable "teardown" {
   type        = bool
   default     = false
 }
+
+variable "joiners" {
+  description = "The nodes that join n1 from stage 5 on. Adding a name adds a node; deleting one removes that node from the cluster safely (its restate_node is destroyed before its process stops)."
+  type        = list(string)
+  default     = ["n2", "n3"]
+  validation {
+    condition     = alltrue([for n in var.joiners : contains(["n2", "n3", "n4"], n)])
+    error_message = "joiners may name n2, n3 and n4 (the nodes this example has ports for)."
+  }
+}

@@ -19,7 +19,7 @@ use super::node_edit;
 use super::transport::{AdminClient, AfterTimeout, Route};
 use super::wire::{self, methods};
 use crate::domain::lifecycle::{MetadataGroup, NodeChange};
-use crate::domain::Role;
+use crate::domain::{Replication, Role};
 
 const NODES_CONFIG: &str = "nodes_config";
 
@@ -275,17 +275,24 @@ impl AdminClient {
         Ok(out)
     }
 
-    /// Seals the tail segment `tail_index` of log `log_id` and lets the cluster controller choose
-    /// the next one's nodes (it leaves out nodes that are not read-write). Sealing a segment that
-    /// is no longer the tail changes nothing.
-    pub async fn reconfigure_log(&self, log_id: u32, tail_index: u32) -> Result<(), Error> {
+    /// Seals the tail segment `tail_index` of log `log_id` and extends the log with a segment of
+    /// `replication`, whose nodes the cluster controller chooses (it leaves out nodes that are not
+    /// read-write). Sealing a segment that is no longer the tail changes nothing.
+    pub async fn reconfigure_log(
+        &self,
+        log_id: u32,
+        tail_index: u32,
+        replication: &Replication,
+    ) -> Result<(), Error> {
         let request = wire::SealAndExtendChainRequest {
             log_id,
             min_version: None,
             extension: Some(wire::ChainExtension {
                 segment_index: Some(tail_index),
                 provider: "replicated".into(),
-                replication: None,
+                replication: Some(wire::ReplicationProperty {
+                    replication_property: replication.to_string(),
+                }),
                 nodeset: Vec::new(),
             }),
         };

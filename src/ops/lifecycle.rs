@@ -222,6 +222,13 @@ async fn wait_tails_moved(
     timeout: Duration,
 ) -> Result<(), Error> {
     let asked_after = Instant::now() + SELF_RECONFIGURE_GRACE;
+    // A new segment needs its replication spelled out: the cluster's.
+    let replication = api
+        .stored_config()
+        .await?
+        .config
+        .log_replication
+        .unwrap_or(Replication::nodes(1));
     let asked = std::sync::Mutex::new(BTreeSet::new());
     wait_until(
         name,
@@ -241,7 +248,7 @@ async fn wait_tails_moved(
                         .unwrap_or(false);
                     if first {
                         tracing::info!("asking the cluster to move log {log} off {name}");
-                        api.reconfigure_log(*log, *segment).await?;
+                        api.reconfigure_log(*log, *segment, &replication).await?;
                     }
                 }
             }

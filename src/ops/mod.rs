@@ -19,7 +19,7 @@ use crate::domain::lifecycle::{MetadataGroup, NodeChange};
 use crate::domain::rules::PendingLog;
 use crate::domain::{
     self, ClusterConfig, ControllerState, Ident, LogsView, NodesConfiguration, ProvisionRequest,
-    Provisioned, StoredConfig,
+    Provisioned, Replication, StoredConfig,
 };
 
 /// The admin calls orchestration needs, in domain types.
@@ -73,8 +73,14 @@ pub trait AdminApi: Send + Sync {
     async fn add_metadata_member(&self, node_id: u32) -> Result<(), client::Error>;
     /// Every partition with the nodes of its current and next replica sets.
     async fn replica_sets(&self) -> Result<Vec<(u32, BTreeSet<u32>)>, client::Error>;
-    /// Seals a log's tail segment; the cluster controller picks the nodes of the next one.
-    async fn reconfigure_log(&self, log_id: u32, tail_index: u32) -> Result<(), client::Error>;
+    /// Seals a log's tail segment and extends it with one of `replication`, on nodes the cluster
+    /// controller picks.
+    async fn reconfigure_log(
+        &self,
+        log_id: u32,
+        tail_index: u32,
+        replication: &Replication,
+    ) -> Result<(), client::Error>;
     /// The configured endpoints, in order.
     fn endpoints(&self) -> Vec<String>;
     /// Calls sent so far (tests and benchmarks count them).
@@ -155,8 +161,13 @@ impl AdminApi for AdminClient {
     async fn replica_sets(&self) -> Result<Vec<(u32, BTreeSet<u32>)>, client::Error> {
         AdminClient::replica_sets(self).await
     }
-    async fn reconfigure_log(&self, log_id: u32, tail_index: u32) -> Result<(), client::Error> {
-        AdminClient::reconfigure_log(self, log_id, tail_index).await
+    async fn reconfigure_log(
+        &self,
+        log_id: u32,
+        tail_index: u32,
+        replication: &Replication,
+    ) -> Result<(), client::Error> {
+        AdminClient::reconfigure_log(self, log_id, tail_index, replication).await
     }
     fn endpoints(&self) -> Vec<String> {
         self.settings()

@@ -665,6 +665,8 @@ impl Resource for NodeResource {
         let state = State {
             id: Value::Value(id.clone()),
             name: Value::Value(id),
+            // Not a property of the cluster: the default, as a configuration without it plans.
+            on_destroy: Value::Value("remove".into()),
             ..Default::default()
         };
         Some((state, ValueEmpty::default()))

@@ -808,7 +808,12 @@ impl AdminApi for FakeCluster {
         self.call(|s| Ok(s.replica_sets()))
     }
 
-    async fn reconfigure_log(&self, log_id: u32, tail_index: u32) -> Result<(), client::Error> {
+    async fn reconfigure_log(
+        &self,
+        log_id: u32,
+        tail_index: u32,
+        _replication: &Replication,
+    ) -> Result<(), client::Error> {
         self.call(|s| {
             s.reconfigured.push((log_id, tail_index));
             let Some(new) = s.tails().into_iter().find(|l| l.log_id == log_id) else {

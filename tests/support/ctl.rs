@@ -36,8 +36,18 @@ pub fn run(url: &str, args: &[&str]) -> String {
 }
 
 /// A metadata key (`nodes_config`, `bifrost_config`, `partition_table`, …) as restatectl decodes it.
+/// Retried for a few seconds: restatectl reads a node's own copy of the metadata, which a node
+/// that has just started or restarted may not have synced yet ("Has the cluster been provisioned
+/// yet?" from a provisioned cluster).
 #[track_caller]
 pub fn metadata(url: &str, key: &str) -> Value {
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(10) {
+        if let Some(v) = try_metadata(url, key) {
+            return v;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
     let text = run(url, &["metadata", "get", "-k", key]);
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("metadata {key}: {e}: {text}"))
 }
