@@ -19,6 +19,7 @@ use crate::domain::Endpoint;
 use crate::resources::cluster_config::ClusterConfigResource;
 use crate::resources::node::NodeResource;
 use crate::resources::partition_snapshot::PartitionSnapshotResource;
+use crate::resources::restart_gate::RestartGateResource;
 use crate::tf::context::SettingsError;
 use crate::tf::duration::parse_duration;
 use crate::tf::schema::{optional, schema};
@@ -202,6 +203,10 @@ impl Provider for RestateProvider {
             (
                 "partition_snapshot".to_string(),
                 Box::new(PartitionSnapshotResource::new(ctx.clone())) as Box<dyn DynamicResource>,
+            ),
+            (
+                "restart_gate".to_string(),
+                Box::new(RestartGateResource::new(ctx.clone())) as Box<dyn DynamicResource>,
             ),
         ]))
     }

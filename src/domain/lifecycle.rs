@@ -555,6 +555,58 @@ pub fn check_removable(facts: &NodeFacts, node: &NodeView) -> Result<(), Error> 
     Ok(())
 }
 
+/// Everything that forbids stopping node `node_id` for a while (a restart, a replacement of its
+/// machine that keeps its data): the other nodes alone must keep the metadata quorum and hold
+/// the configured replication, or the cluster stops serving until it is back.
+pub fn restart_blockers(facts: &NodeFacts, node_id: u32) -> Vec<Error> {
+    let name = facts
+        .node(node_id)
+        .map_or(format!("N{node_id}"), |n| n.record.name.clone());
+    let change = format!("stopping {name} for a restart");
+    let down = BTreeSet::from([node_id]);
+    let mut out = Vec::new();
+    let group = facts.metadata;
+    if group.members.contains(&node_id) {
+        let answering = group
+            .answering
+            .iter()
+            .filter(|m| group.members.contains(m) && **m != node_id)
+            .count();
+        let quorum = MetadataGroup::quorum(group.members.len());
+        if answering < quorum {
+            out.push(blocked(
+                &change,
+                format!(
+                    "without it {answering} of the {} metadata servers ({}) answer, below their \
+                     quorum of {quorum}",
+                    group.members.len(),
+                    ids(group.members.iter().copied())
+                ),
+                "bring the members that do not answer back first, or allow downtime",
+            ));
+        }
+    }
+    let staying = facts.staying(&down);
+    let replication = facts.partition_replication.clone().unwrap_or_else(one_copy);
+    let is = |role| facts.node(node_id).is_some_and(|n| n.record.has_role(role));
+    let mut check = |replication: &Replication, holder, setting: &str| {
+        if let Err(e) = capacity(replication, holder, &staying) {
+            out.push(blocked(
+                &change,
+                format!("without it, {setting} {e}"),
+                "add a node first, or allow downtime",
+            ));
+        }
+    };
+    if is(Role::Worker) {
+        check(&replication, Holder::Worker, "partition_replication");
+    }
+    if let (true, Some(r)) = (is(Role::LogServer), &facts.log_replication) {
+        check(r, Holder::LogServer, "log_replication");
+    }
+    out
+}
+
 /// Removing `name` needs a snapshot of `partition_id` (to trim the log segments on it), and the
 /// cluster has no snapshot repository.
 pub fn needs_snapshots(name: &str, partition_id: u32) -> Error {

@@ -444,3 +444,42 @@ async fn trim_logs_on(
     })
     .await
 }
+
+/// Waits until node `name` may stop for a restart: no node that `others_restarting` names is
+/// still coming back, every other node is alive, and the cluster without it keeps its metadata
+/// quorum and the replication it is configured for. A node that is not in the cluster may stop
+/// at once.
+pub async fn wait_until_may_stop(
+    api: &dyn AdminApi,
+    name: &str,
+    others_restarting: impl Fn() -> Vec<String>,
+    timeout: Duration,
+) -> Result<(), Error> {
+    let started = Instant::now();
+    wait_until(name, "safe to stop", started, timeout, || async {
+        let pending = others_restarting();
+        if !pending.is_empty() {
+            return Ok(Some(format!(
+                "{} (stopped by this apply) not back yet",
+                pending.join(", ")
+            )));
+        }
+        let facts = read_facts(api).await?;
+        let Some(id) = facts.by_name(name).map(|n| n.record.node_id) else {
+            return Ok(None);
+        };
+        let dead: Vec<&str> = facts
+            .nodes
+            .iter()
+            .filter(|n| !n.alive && n.record.node_id != id)
+            .map(|n| n.record.name.as_str())
+            .collect();
+        if !dead.is_empty() {
+            return Ok(Some(format!("{} not alive", dead.join(", "))));
+        }
+        Ok(lifecycle::restart_blockers(&facts.view(), id)
+            .first()
+            .map(ToString::to_string))
+    })
+    .await
+}

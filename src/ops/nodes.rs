@@ -4,11 +4,16 @@ use std::time::{Duration, Instant};
 
 use super::{view, whole_seconds, AdminApi, Error};
 use crate::client;
+use crate::domain;
 use crate::domain::rules::{self, NodeWant, NotReady};
 use crate::domain::version::check_upgrade;
 use crate::domain::{ClusterView, NodeView};
 
 const NODE_POLL: Duration = Duration::from_millis(500);
+/// How long an alive node may report no version before it counts as one that never will (a
+/// node before 1.6): a node that has just restarted registers its new version a moment after it
+/// is seen alive.
+const VERSION_GRACE: Duration = Duration::from_secs(10);
 
 /// Refuses a version the upgrade rule forbids, against the nodes running now (made at plan time
 /// too, when the cluster answers quickly; repeated here so a slow cluster cannot bypass it).
@@ -33,6 +38,11 @@ pub async fn wait_until_ready(
             Ok(view) => match rules::node_readiness(&view, want) {
                 Ok(node) => return Ok((node.clone(), view)),
                 Err(NotReady::Waiting(now)) => now,
+                Err(NotReady::Refused(e @ domain::Error::VersionUnknown { .. }))
+                    if started.elapsed() < VERSION_GRACE =>
+                {
+                    e.to_string()
+                }
                 Err(NotReady::Refused(e)) => return Err(e.into()),
             },
             // Not readable yet: a node restarting, a cluster about to be provisioned.

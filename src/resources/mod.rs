@@ -3,3 +3,4 @@
 pub mod cluster_config;
 pub mod node;
 pub mod partition_snapshot;
+pub mod restart_gate;

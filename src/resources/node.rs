@@ -116,22 +116,43 @@ impl NodeResource {
 /// How the node should be, from checked values. None when a value is refused (reported).
 fn want(diags: &mut Diagnostics, c: &State) -> Option<NodeWant> {
     let before = diags.errors.len();
-    validate::name(diags, "name", &c.name);
-    let roles = match crate::tf::value::known_vec(&c.roles) {
+    validate::check(diags, "on_destroy", &c.on_destroy, |v| OnDestroy::parse(v));
+    lifecycle_want(diags, c);
+    let want = node_want(
+        diags,
+        ("name", &c.name),
+        &c.roles,
+        &c.expected_version,
+        &c.timeouts,
+    );
+    want.filter(|_| diags.errors.len() == before)
+}
+
+/// A node as `restate_node` and `restate_restart_gate` wait for it: named by the attribute
+/// `name_attribute`, with `roles` and `expected_version`. None when a value is refused
+/// (reported at its attribute).
+pub(crate) fn node_want(
+    diags: &mut Diagnostics,
+    (name_attribute, name): (&'static str, &Value<String>),
+    roles: &Value<Vec<Value<String>>>,
+    expected_version: &Value<String>,
+    timeouts: &Value<Timeouts>,
+) -> Option<NodeWant> {
+    let before = diags.errors.len();
+    validate::name(diags, name_attribute, name);
+    let roles = match crate::tf::value::known_vec(roles) {
         Some(roles) => parse_roles(&roles)
             .map_err(|e| diag::input(diags, AttributePath::new("roles"), "roles", &e))
             .ok()
             .map(|r| r.into_iter().collect()),
         None => None,
     };
-    let version = validate::check(diags, "expected_version", &c.expected_version, |v| {
+    let version = validate::check(diags, "expected_version", expected_version, |v| {
         Version::parse(v)
     });
-    Timeouts::check(diags, &c.timeouts);
-    validate::check(diags, "on_destroy", &c.on_destroy, |v| OnDestroy::parse(v));
-    lifecycle_want(diags, c);
+    Timeouts::check(diags, timeouts);
     (diags.errors.len() == before).then(|| NodeWant {
-        name: known_str(&c.name).unwrap_or_default().to_string(),
+        name: known_str(name).unwrap_or_default().to_string(),
         roles,
         version,
     })

@@ -7,7 +7,7 @@ use super::fake::{self, FakeCluster, FakeState};
 use super::handlers::{assert_error, cluster, error, node_config, s, timeouts};
 use super::scenarios::Handlers;
 use crate::domain::{LogProvider, Replication, Role};
-use crate::resources::node;
+use crate::resources::{node, restart_gate};
 
 /// Three nodes with every role, partitions and logs at replication 2, logs on all three.
 fn three_nodes() -> FakeState {
@@ -302,4 +302,136 @@ async fn a_removal_the_cluster_cannot_be_asked_about_is_an_error() {
     assert!(!gone, "the resource stays in state: {d:#?}");
     assert!(d.iter().any(|d| d.error), "{d:#?}");
     fake.with(|s| assert!(s.tombstones.is_empty()));
+}
+
+// --- restate_restart_gate ------------------------------------------------------------------------
+
+fn gate(name: &str, version: &str) -> restart_gate::State {
+    restart_gate::State {
+        node: s(name),
+        roles: crate::tf::value::string_list(Role::ALL.iter().map(|r| r.as_str())),
+        expected_version: s(version),
+        timeouts: timeouts(serde_json::json!({"create": "3s", "delete": "3s"})),
+        ..Default::default()
+    }
+}
+
+async fn gate_created(h: &Handlers, config: &restart_gate::State) -> restart_gate::State {
+    let (state, d) = h.gate.plan_and_apply(None, config).await;
+    state.unwrap_or_else(|| panic!("{d:#?}")).0
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_node_stops_at_a_time_and_the_next_waits_until_it_is_back() {
+    let (fake, h) = cluster(three_nodes());
+    let g1 = gate_created(&h, &gate("n1", "1.7.12")).await;
+    let g2 = gate_created(&h, &gate("n2", "1.7.12")).await;
+
+    // n1's machine may stop: the others hold the quorum and the replication without it.
+    let (gone, d) = h.gate.plan_and_destroy(&g1, &ValueEmpty::default()).await;
+    assert!(gone, "{d:#?}");
+    // n1 goes down for its upgrade; n2 must wait until it is back, and gives up after its timeout.
+    fake.with(|s| s.nodes[0].alive = false);
+    h.ctx.invalidate().await;
+    let (gone, d) = h.gate.plan_and_destroy(&g2, &ValueEmpty::default()).await;
+    assert!(!gone);
+    assert!(
+        error(&d, "n2")
+            .detail
+            .contains("n1 (stopped by this apply) not back yet"),
+        "{d:#?}"
+    );
+
+    // n1 runs again but not on the new version yet: its new gate's create keeps waiting (and
+    // gives up), and n2 still may not stop.
+    fake.with(|s| s.nodes[0].alive = true);
+    h.ctx.invalidate().await;
+    let (created, d) = h.gate.plan_and_apply(None, &gate("n1", "1.8.0")).await;
+    assert!(created.is_none(), "{d:#?}");
+    let (gone, d) = h.gate.plan_and_destroy(&g2, &ValueEmpty::default()).await;
+    assert!(!gone, "n2 stopped while n1 was not back: {d:#?}");
+
+    // n1 is back on the new version: its new gate's create sees it, and n2 may stop.
+    fake.with(|s| {
+        s.nodes[0].alive = true;
+        s.nodes[0].record.binary_version = "1.8.0".into();
+        s.nodes[0].record.generation += 1;
+    });
+    h.ctx.invalidate().await;
+    gate_created(&h, &gate("n1", "1.8.0")).await;
+    let (gone, d) = h.gate.plan_and_destroy(&g2, &ValueEmpty::default()).await;
+    assert!(gone, "{d:#?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restarted_node_may_register_its_version_a_moment_after_it_is_alive() {
+    let (fake, h) = cluster(three_nodes());
+    let g1 = gate_created(&h, &gate("n1", "1.7.12")).await;
+    let (gone, d) = h.gate.plan_and_destroy(&g1, &ValueEmpty::default()).await;
+    assert!(gone, "{d:#?}");
+    // Back and alive, its new version not registered yet; registered 3 s later.
+    fake.with(|s| s.nodes[0].record.binary_version = String::new());
+    h.ctx.invalidate().await;
+    let later = fake.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        later.with(|s| s.nodes[0].record.binary_version = "1.7.12".into());
+    });
+    let (created, d) = h.gate.plan_and_apply(None, &gate("n1", "1.7.12")).await;
+    assert!(created.is_some(), "{d:#?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_node_the_cluster_cannot_do_without_stops_only_with_allow_downtime() {
+    let mut state = FakeState::provisioned("c", 2);
+    state.settle_logs();
+    let (_fake, h) = cluster(state);
+    let g = gate_created(&h, &gate("n1", "1.7.12")).await;
+    let (gone, d) = h.gate.plan_and_destroy(&g, &ValueEmpty::default()).await;
+    assert!(!gone);
+    assert!(
+        error(&d, "n1")
+            .detail
+            .contains("stopping n1 for a restart is not safe"),
+        "{d:#?}"
+    );
+    let mut config = gate("n1", "1.7.12");
+    config.allow_downtime = Value::Value(true);
+    let g = gate_created(&h, &config).await;
+    let (gone, d) = h.gate.plan_and_destroy(&g, &ValueEmpty::default()).await;
+    assert!(gone, "{d:#?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_teardown_stops_every_node_at_once() {
+    let (_fake, h) = cluster(three_nodes());
+    let mut gates = Vec::new();
+    for n in ["n1", "n2", "n3"] {
+        let mut config = gate(n, "1.7.12");
+        config.allow_downtime = Value::Value(true);
+        gates.push(gate_created(&h, &config).await);
+    }
+    for g in &gates {
+        let (gone, d) = h.gate.plan_and_destroy(g, &ValueEmpty::default()).await;
+        assert!(gone, "nobody waits for the nodes a teardown stops: {d:#?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_gate_created_with_its_node_asks_the_cluster_nothing() {
+    let (fake, h) = cluster(three_nodes());
+    let before = crate::ops::AdminApi::rpc_count(fake.as_ref());
+    let g = gate_created(&h, &gate("n9", "1.7.12")).await;
+    assert_eq!(g.allow_downtime, Value::Value(false));
+    assert_eq!(crate::ops::AdminApi::rpc_count(fake.as_ref()), before);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_node_does_not_stop_while_another_is_dead() {
+    let (fake, h) = cluster(three_nodes());
+    let g2 = gate_created(&h, &gate("n2", "1.7.12")).await;
+    fake.with(|s| s.nodes[2].alive = false);
+    let (gone, d) = h.gate.plan_and_destroy(&g2, &ValueEmpty::default()).await;
+    assert!(!gone);
+    assert!(error(&d, "n2").detail.contains("n3 not alive"), "{d:#?}");
 }

@@ -14,6 +14,8 @@ use crate::ops::AdminApi;
 use crate::resources::cluster_config::{self, ClusterConfigResource};
 use crate::resources::node::{self, NodeResource};
 use crate::resources::partition_snapshot::{self, PartitionSnapshotResource};
+#[cfg(test)]
+use crate::resources::restart_gate::RestartGateResource;
 use crate::tf::ProviderContext;
 
 /// Drives one resource like Terraform: plan, then apply; read; import.
@@ -198,6 +200,8 @@ pub(crate) struct Handlers {
     pub cluster_config: Driver<ClusterConfigResource>,
     pub node: Driver<NodeResource>,
     pub snapshot: Driver<PartitionSnapshotResource>,
+    #[cfg(test)]
+    pub gate: Driver<RestartGateResource>,
 }
 
 impl Handlers {
@@ -212,6 +216,10 @@ impl Handlers {
             },
             snapshot: Driver {
                 resource: PartitionSnapshotResource::new(ctx.clone()),
+            },
+            #[cfg(test)]
+            gate: Driver {
+                resource: RestartGateResource::new(ctx.clone()),
             },
             #[cfg(test)]
             ctx,

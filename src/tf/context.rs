@@ -41,6 +41,10 @@ pub struct ProviderContext {
     /// Held by a node removal: removals run one after the other, each judged by the cluster the
     /// previous one left.
     removal: tokio::sync::Mutex<()>,
+    /// Held while a restart gate decides whether its node may stop: one decides at a time.
+    restart_turn: tokio::sync::Mutex<()>,
+    /// Nodes a restart gate let stop in this apply and that have not come back yet.
+    restarting: std::sync::Mutex<BTreeSet<String>>,
 }
 
 impl ProviderContext {
@@ -105,6 +109,33 @@ impl ProviderContext {
     /// Held while a node is removed (see the field).
     pub async fn removal_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.removal.lock().await
+    }
+
+    /// Held while a restart gate decides (see the field).
+    pub async fn restart_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.restart_turn.lock().await
+    }
+
+    /// The nodes let stop in this apply that are not back yet, but `name`.
+    pub fn restarting_besides(&self, name: &str) -> Vec<String> {
+        let restarting = self.restarting.lock().unwrap_or_else(|p| p.into_inner());
+        restarting.iter().filter(|n| *n != name).cloned().collect()
+    }
+
+    /// Whether a restart gate let `name` stop in this apply and it is not back yet.
+    pub fn is_restarting(&self, name: &str) -> bool {
+        let restarting = self.restarting.lock().unwrap_or_else(|p| p.into_inner());
+        restarting.contains(name)
+    }
+
+    /// Marks `name` stopping (`true`) or back (`false`).
+    pub fn set_restarting(&self, name: &str, stopping: bool) {
+        let mut restarting = self.restarting.lock().unwrap_or_else(|p| p.into_inner());
+        if stopping {
+            restarting.insert(name.to_string());
+        } else {
+            restarting.remove(name);
+        }
     }
 }
 

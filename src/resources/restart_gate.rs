@@ -1,0 +1,258 @@
+//! `restate_restart_gate`: makes restarts and replacements of nodes' machines happen one node at
+//! a time. The gate depends on its node's machine and is replaced with it
+//! (`replace_triggered_by`), so Terraform destroys the gate before the machine: the destroy waits
+//! until the node may stop (no other node this apply stopped is still coming back, and the
+//! cluster keeps its quorum and replication without it). The new gate's create then waits until
+//! the node is back, alive, with its roles and version, before the next node may stop.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tf_provider::schema::{AttributeType, Schema};
+use tf_provider::value::{Value, ValueEmpty};
+use tf_provider::{AttributePath, Diagnostics, Resource};
+
+use crate::domain::rules::NodeWant;
+use crate::ops;
+use crate::tf::schema::{optional, optional_computed, required, schema};
+use crate::tf::value::known_str;
+use crate::tf::{diag, plan, Op, ProviderContext, Timeouts};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct State {
+    pub id: Value<String>,
+    pub node: Value<String>,
+    pub roles: Value<Vec<Value<String>>>,
+    pub expected_version: Value<String>,
+    pub allow_downtime: Value<bool>,
+    #[serde(with = "crate::tf::value::optional_block")]
+    pub timeouts: Value<Timeouts>,
+}
+
+pub struct RestartGateResource {
+    ctx: Arc<ProviderContext>,
+}
+
+impl RestartGateResource {
+    pub fn new(ctx: Arc<ProviderContext>) -> Self {
+        RestartGateResource { ctx }
+    }
+}
+
+/// How the node must be when it is back. None when a value is refused (reported).
+fn want(diags: &mut Diagnostics, c: &State) -> Option<NodeWant> {
+    super::node::node_want(
+        diags,
+        ("node", &c.node),
+        &c.roles,
+        &c.expected_version,
+        &c.timeouts,
+    )
+}
+
+#[async_trait]
+impl Resource for RestartGateResource {
+    type State<'a> = State;
+    type PrivateState<'a> = ValueEmpty;
+    type ProviderMetaState<'a> = ValueEmpty;
+
+    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
+        use AttributeType::{Bool, Set, String as Str};
+        Some(schema(
+            "Lets a node's machine be restarted or replaced only when the cluster can do without the \
+             node, and one node at a time. Put one next to each node's machine, depending on it and \
+             replaced with it (`lifecycle { replace_triggered_by = [<machine>] }`): Terraform then \
+             destroys the gate before the machine, and the destroy waits until the node may stop; \
+             the new gate's create waits until the node is back.",
+            vec![
+                ("id", crate::tf::schema::computed(Str, "The node name.")),
+                (
+                    "node",
+                    required(Str, "The name of the node whose machine this gate guards."),
+                ),
+                (
+                    "roles",
+                    optional(
+                        Set(Box::new(Str)),
+                        "The roles the node must report when it is back (as `restate_node` `roles`).",
+                    ),
+                ),
+                (
+                    "expected_version",
+                    optional(
+                        Str,
+                        "The version the node must report when it is back (`1.7.12`, or `1.7` for any \
+                         1.7 release): with the module's `restate_version`, the next node stops only \
+                         once this one runs the new version.",
+                    ),
+                ),
+                (
+                    "allow_downtime",
+                    optional_computed(
+                        Bool,
+                        "Let the node stop at once, without waiting for its turn or checking that the \
+                         cluster can serve without it: for a single-node cluster (unavailable until the \
+                         node is back; its data is kept), or to take the whole cluster down. Default \
+                         `false`.",
+                    ),
+                ),
+            ],
+            vec![(
+                "timeouts",
+                Timeouts::block(&[
+                    (
+                        Op::Create,
+                        "the wait for the node to be back after its machine was replaced",
+                    ),
+                    (
+                        Op::Delete,
+                        "the wait until the node may stop (the previous node back, the cluster able \
+                         to do without it)",
+                    ),
+                ]),
+            )],
+        ))
+    }
+
+    async fn validate<'a>(&self, diags: &mut Diagnostics, config: State) -> Option<()> {
+        want(diags, &config);
+        Some(())
+    }
+
+    async fn read<'a>(
+        &self,
+        _diags: &mut Diagnostics,
+        state: State,
+        private: ValueEmpty,
+        _meta: ValueEmpty,
+    ) -> Option<(State, ValueEmpty)> {
+        // Nothing of the gate lives in the cluster.
+        Some((state, private))
+    }
+
+    async fn plan_create<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        proposed: State,
+        config: State,
+        _meta: ValueEmpty,
+    ) -> Option<(State, ValueEmpty)> {
+        want(diags, &config);
+        let mut planned = proposed;
+        planned.id = planned.node.clone();
+        plan::default_from_config(&mut planned.allow_downtime, &config.allow_downtime, false);
+        Some((planned, ValueEmpty::default()))
+    }
+
+    async fn plan_update<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        prior: State,
+        proposed: State,
+        config: State,
+        private: ValueEmpty,
+        _meta: ValueEmpty,
+    ) -> Option<(State, ValueEmpty, Vec<AttributePath>)> {
+        want(diags, &config);
+        let mut planned = proposed;
+        let mut replace = Vec::new();
+        plan::requires_replace(&mut replace, "node", &prior.node, &planned.node);
+        planned.id = planned.node.clone();
+        plan::default_from_config(&mut planned.allow_downtime, &config.allow_downtime, false);
+        Some((planned, private, replace))
+    }
+
+    async fn plan_destroy<'a>(
+        &self,
+        _diags: &mut Diagnostics,
+        _prior: State,
+        private: ValueEmpty,
+        _meta: ValueEmpty,
+    ) -> Option<ValueEmpty> {
+        Some(private)
+    }
+
+    async fn create<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        planned: State,
+        _config: State,
+        private: ValueEmpty,
+        _meta: ValueEmpty,
+    ) -> Option<(State, ValueEmpty)> {
+        let want = want(diags, &planned)?;
+        // A node this apply let stop must be back before the next may stop (so it stays marked
+        // stopping until it is, or for good when it is not back in time); a gate created with its
+        // node (or its first machine) has nothing to wait for.
+        if self.ctx.is_restarting(&want.name) {
+            let api = self.ctx.api_or_report(diags)?;
+            let timeout = Timeouts::of(&planned.timeouts, Op::Create);
+            let back = ops::nodes::wait_until_ready(api.as_ref(), &want, timeout).await;
+            self.ctx.invalidate().await;
+            diag::ops_ok(diags, back)?;
+            self.ctx.set_restarting(&want.name, false);
+        }
+        Some((planned, private))
+    }
+
+    async fn update<'a>(
+        &self,
+        _diags: &mut Diagnostics,
+        _prior: State,
+        planned: State,
+        _config: State,
+        private: ValueEmpty,
+        _meta: ValueEmpty,
+    ) -> Option<(State, ValueEmpty)> {
+        Some((planned, private))
+    }
+
+    async fn destroy<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        prior: State,
+        _private: ValueEmpty,
+        _meta: ValueEmpty,
+    ) -> Option<()> {
+        let name = known_str(&prior.node).unwrap_or_default().to_string();
+        let api = self.ctx.api_or_report(diags)?;
+        let timeout = Timeouts::of(&prior.timeouts, Op::Delete);
+        if matches!(prior.allow_downtime, Value::Value(true)) {
+            // Downtime accepted (a single node, a whole-cluster teardown): nothing to wait for,
+            // and nobody waits for this node.
+            return Some(());
+        }
+        let _turn = self.ctx.restart_turn().await;
+        let result = ops::lifecycle::wait_until_may_stop(
+            api.as_ref(),
+            &name,
+            || self.ctx.restarting_besides(&name),
+            timeout,
+        )
+        .await;
+        diag::ops_ok(diags, result)?;
+        self.ctx.set_restarting(&name, true);
+        tracing::info!("{name} may stop now");
+        Some(())
+    }
+
+    async fn import<'a>(&self, diags: &mut Diagnostics, id: String) -> Option<(State, ValueEmpty)> {
+        if id.trim().is_empty() {
+            diags.root_error_short(
+                "Import needs the node name: terraform import restate_restart_gate.NAME <node name>",
+            );
+            return None;
+        }
+        Some((
+            State {
+                id: Value::Value(id.clone()),
+                node: Value::Value(id),
+                allow_downtime: Value::Value(false),
+                ..Default::default()
+            },
+            ValueEmpty::default(),
+        ))
+    }
+}
