@@ -8,12 +8,13 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
+use support::counter::{self, client};
 use support::ctl;
 use support::http;
-use support::restate::{project_root, reserve_port};
+use support::restate::project_root;
 use support::s3::S3;
 use support::terraform::{terraform_version, Workspace};
 
@@ -133,35 +134,6 @@ impl Example {
     }
 }
 
-/// The Restate service the counters live in (`node service.js PORT`); stopped on drop.
-struct Service(Child);
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn counter_dir() -> PathBuf {
-    project_root().join("examples/single-to-multi-node/counter")
-}
-
-fn client(args: &[&str]) -> String {
-    let out = Command::new("node")
-        .arg(counter_dir().join("client.js"))
-        .args(args)
-        .output()
-        .expect("run node client.js");
-    assert!(
-        out.status.success(),
-        "client.js {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
 #[track_caller]
 fn assert_config(url: &str, provider: &str, replication: Option<&str>) {
     let c = ctl::cluster_config(url);
@@ -204,6 +176,7 @@ impl Drop for StopLeftovers {
             "n2/restate.pid",
             "n3/restate.pid",
             "n4/restate.pid",
+            "n5/restate.pid",
             "s3/moto.pid",
         ];
         for f in files {
@@ -234,11 +207,35 @@ fn wait_for_leaders(url: &str, partitions: usize) {
     }
 }
 
+/// What losing a machine for good does to the node it ran: the process killed, its data gone.
+fn kill_for_good(node_dir: &Path) {
+    let pid = std::fs::read_to_string(node_dir.join("restate.pid")).expect("a running node");
+    let _ = Command::new("kill")
+        .args(["-9", "--", &format!("-{}", pid.trim())])
+        .status();
+    let started = std::time::Instant::now();
+    while pid_alive(&node_dir.join("restate.pid")) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "still runs after kill -9"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::fs::remove_dir_all(node_dir.join("data")).expect("delete the node's data");
+}
+
+/// Whether the process in `pid_file` runs (a killed process not reaped yet, a zombie, does not).
 fn pid_alive(pid_file: &Path) -> bool {
     std::fs::read_to_string(pid_file)
         .ok()
         .and_then(|p| p.trim().parse::<u32>().ok())
-        .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
+        .and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+        // `PID (comm) STATE ...`: the state follows the last ')'.
+        .and_then(|stat| {
+            stat.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().to_string())
+        })
+        .is_some_and(|rest| !rest.starts_with('Z'))
 }
 
 #[test]
@@ -298,23 +295,7 @@ fn single_node_to_three_nodes_stage_by_stage_without_losing_data() {
     ex.assert_plan_empty(0);
 
     // The service, and the first increments, before the migration starts.
-    // A free port, released for the service right as it starts.
-    let port = reserve_port().release();
-    let _service = Service(
-        Command::new("node")
-            .arg("service.js")
-            .arg(port.to_string())
-            .current_dir(counter_dir())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the service"),
-    );
-    client(&[
-        "register",
-        &format!("http://127.0.0.1:{}", 9070 + PORT_OFFSET),
-        &format!("http://127.0.0.1:{port}"),
-    ]);
+    let _service = counter::start(&format!("http://127.0.0.1:{}", 9070 + PORT_OFFSET));
     let keys = KEYS.to_string();
     client(&["add", &ingress_urls(), ledger, &keys, "0"]);
 
@@ -462,12 +443,46 @@ fn single_node_to_three_nodes_stage_by_stage_without_losing_data() {
         "{verdict}"
     );
 
-    // Walking back to stage 4 would destroy n2 and n4, and with them the replication the cluster
+    // n4's machine is lost for good: its process killed, its data deleted. One diff replaces it:
+    // n5 joins under a new name while n4 is drained, moved off and removed.
+    let n4_id = ctl::nodes(&n1)["n4"].id;
+    kill_for_good(&ex.nodes_dir.join("n4"));
+    let replaced = r#"joiners=["n2","n5"]"#;
+    let run = ex.run(&ex.args("apply", 6, &["-auto-approve", "-var", replaced]));
+    assert_eq!(run.code, 0, "{}", run.text());
+    let nodes = ctl::nodes(&n1);
+    assert_eq!(nodes.keys().collect::<Vec<_>>(), ["n1", "n2", "n5"]);
+    for t in ctl::assert_logs(&n1, "replicated", Some(2)) {
+        assert!(
+            !t.nodeset.contains(&n4_id),
+            "log {} is still on n4",
+            t.log_id
+        );
+    }
+    wait_for_leaders(&n1, 4);
+    client(&["add", &ingress_urls_of(&[0, 1, 4]), ledger, &keys, "9"]);
+    let run = ex.run(&ex.args("plan", 6, &["-detailed-exitcode", "-var", replaced]));
+    assert_eq!(
+        run.code,
+        0,
+        "the plan after the replacement is not empty:\n{}",
+        run.text()
+    );
+    let verdict = client(&["verify", &ingress_urls_of(&[0, 1, 4]), ledger]);
+    assert!(
+        verdict.contains(&format!(
+            "all {KEYS} counters hold exactly the {} acknowledged increments",
+            KEYS * 10
+        )),
+        "{verdict}"
+    );
+
+    // Walking back to stage 4 would destroy n2 and n5, and with them the replication the cluster
     // is configured for: refused at plan time, and the cluster keeps its three nodes.
-    let run = ex.run(&ex.args("plan", 4, &["-var", without_n3]));
+    let run = ex.run(&ex.args("plan", 4, &["-var", replaced]));
     assert_ne!(run.code, 0, "{}", run.text());
     assert!(
-        run.flat().contains("Removing n2 and n4 is not safe"),
+        run.flat().contains("Removing n2 and n5 is not safe"),
         "{}",
         run.text()
     );
@@ -475,18 +490,18 @@ fn single_node_to_three_nodes_stage_by_stage_without_losing_data() {
 
     // A whole-cluster teardown: the nodes are only forgotten, then destroy stops every node and
     // the S3 server.
-    let teardown = ["-auto-approve", "-var", "teardown=true", "-var", without_n3];
+    let teardown = ["-auto-approve", "-var", "teardown=true", "-var", replaced];
     let run = ex.run(&ex.args("apply", 6, &teardown));
     assert_eq!(run.code, 0, "{}", run.text());
     let run = ex.run(&ex.args("destroy", 6, &teardown));
     assert_eq!(run.code, 0, "{}", run.text());
-    for name in ["n1", "n2", "n3", "n4"] {
+    for name in ["n1", "n2", "n3", "n4", "n5"] {
         assert!(
             !pid_alive(&ex.nodes_dir.join(format!("{name}/restate.pid"))),
             "{name} still runs"
         );
     }
-    for i in 0..4u16 {
+    for i in 0..5u16 {
         assert!(
             http::get(5122 + PORT_OFFSET + i, "/health").is_none(),
             "a node still answers on {}",

@@ -28,7 +28,7 @@ locals {
   on_destroy = var.teardown ? "forget" : "remove"
 
   ports = {
-    for i, n in ["n1", "n2", "n3", "n4"] : n => {
+    for i, n in ["n1", "n2", "n3", "n4", "n5"] : n => {
       fabric  = 5122 + var.port_offset + i
       admin   = 9070 + var.port_offset + i
       ingress = 8080 + var.port_offset + i

@@ -61,7 +61,7 @@ variable "joiners" {
   type        = list(string)
   default     = ["n2", "n3"]
   validation {
-    condition     = alltrue([for n in var.joiners : contains(["n2", "n3", "n4"], n)])
-    error_message = "joiners may name n2, n3 and n4 (the nodes this example has ports for)."
+    condition     = alltrue([for n in var.joiners : contains(["n2", "n3", "n4", "n5"], n)])
+    error_message = "joiners may name n2 to n5 (the nodes this example has ports for)."
   }
 }

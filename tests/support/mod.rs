@@ -20,6 +20,7 @@ macro_rules! e2e {
     };
 }
 
+pub mod counter;
 pub mod ctl;
 pub mod docgen;
 pub mod http;
