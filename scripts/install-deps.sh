@@ -19,6 +19,8 @@ if ((${#apt_missing[@]})); then
 fi
 
 "$root/scripts/install-restate.sh" 1.7.12
+# The rolling-upgrade test starts on 1.6.2 (npm has no restatectl 1.6: it gets 1.7.12's).
+"$root/scripts/install-restate.sh" 1.6.2
 
 # The demo's Restate service (TypeScript SDK), pinned by its package-lock.json.
 counter="$root/examples/single-to-multi-node/counter"

@@ -39,6 +39,11 @@ fn local_examples_validate_against_the_provider_schema() {
             run.text()
         );
     }
+    // The local cluster uses the shared modules beside it: the whole tree, modules installed.
+    let ws = Workspace::from_examples_tree("local-cluster");
+    ws.run(&["get", "-no-color"]).ok();
+    let run = ws.run(&["validate", "-no-color"]);
+    assert_eq!(run.code, 0, "local-cluster:\n{}", run.text());
 }
 
 /// On a Terraform without terraform_data the demo stops at once, saying why.

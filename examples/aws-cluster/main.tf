@@ -34,6 +34,8 @@ module "n1" {
   subnet     = local.nodes.n1.subnet
   private_ip = local.nodes.n1.private_ip
   settings   = local.node_settings
+  after      = restate_cluster_config.this.id
+  teardown   = var.teardown
 }
 
 module "n2" {
@@ -42,6 +44,8 @@ module "n2" {
   subnet     = local.nodes.n2.subnet
   private_ip = local.nodes.n2.private_ip
   settings   = local.node_settings
+  after      = restate_cluster_config.this.id
+  teardown   = var.teardown
 }
 
 module "n3" {
@@ -50,10 +54,18 @@ module "n3" {
   subnet     = local.nodes.n3.subnet
   private_ip = local.nodes.n3.private_ip
   settings   = local.node_settings
+  after      = restate_cluster_config.this.id
+  teardown   = var.teardown
+}
+
+# The instances, and nothing of the nodes' own waits: what provisioning waits for. (Depending on
+# the modules would include each node's wait to join, which waits for the provisioning.)
+resource "terraform_data" "machines" {
+  input = [module.n1.instance_id, module.n2.instance_id, module.n3.instance_id]
 }
 
 # Every node starts with auto-provision = false; the cluster is provisioned here, once, with the
-# replicated loglet, after the three nodes have joined.
+# replicated loglet, as soon as the instances run; each node's wait comes after it (`after`).
 resource "restate_cluster_config" "this" {
   provision             = true
   num_partitions        = 24
@@ -61,9 +73,9 @@ resource "restate_cluster_config" "this" {
   log_replication       = var.replication
   partition_replication = var.replication
 
-  depends_on = [module.n1, module.n2, module.n3]
+  depends_on = [terraform_data.machines]
 }
 
 data "restate_cluster_status" "this" {
-  depends_on = [restate_cluster_config.this]
+  depends_on = [module.n1, module.n2, module.n3]
 }

@@ -63,3 +63,9 @@ variable "replication" {
   type        = string
   default     = "2"
 }
+
+variable "teardown" {
+  description = "Set to true and apply before `terraform destroy`: the nodes are then only forgotten instead of removed from the cluster one by one (which is refused for the last ones), and their instances stop at once."
+  type        = bool
+  default     = false
+}

@@ -40,6 +40,8 @@ pub fn write_cli_config(dir: &Path, provider_dir: &Path) -> PathBuf {
 pub struct Workspace {
     pub dir: tempfile::TempDir,
     cli_config: PathBuf,
+    /// Where terraform runs, inside `dir` (empty: `dir` itself).
+    sub: PathBuf,
 }
 
 /// Result of one terraform command.
@@ -306,7 +308,26 @@ impl Workspace {
             .tempdir()
             .expect("temp dir");
         let cli_config = write_cli_config(dir.path(), &provider_dir());
-        Workspace { dir, cli_config }
+        Workspace {
+            dir,
+            cli_config,
+            sub: PathBuf::new(),
+        }
+    }
+
+    /// A copy of the project's whole `examples/` tree, running in `examples/NAME`: for an example
+    /// that uses the shared modules and scripts beside it.
+    pub fn from_examples_tree(name: &str) -> Workspace {
+        let mut ws = Workspace::new();
+        let examples = ws.dir.path().join("examples");
+        std::fs::create_dir_all(&examples).expect("mkdir examples");
+        copy_dir(
+            &super::restate::project_root().join("examples"),
+            &examples,
+            &["node_modules", ".demo", ".cluster", ".terraform", "counter"],
+        );
+        ws.sub = PathBuf::from("examples").join(name);
+        ws
     }
 
     /// A workspace holding a copy of an example directory (its files and `scripts/`).
@@ -343,7 +364,7 @@ impl Workspace {
     fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(terraform_bin());
         c.args(args)
-            .current_dir(self.dir.path())
+            .current_dir(self.dir.path().join(&self.sub))
             .env("TF_CLI_CONFIG_FILE", &self.cli_config)
             .env("CHECKPOINT_DISABLE", "1")
             .env("TF_IN_AUTOMATION", "1")

@@ -41,9 +41,10 @@ data "restate_node_config" "this" {
   }
 }
 
-# Orders the wait after the machine that runs the node.
+# Orders the wait after the machine that runs the node (and after `after`: for a new cluster, the
+# restate_cluster_config that provisions it, which itself waits only for the machines).
 resource "terraform_data" "started" {
-  input = var.started_by
+  input = { machine = var.started_by, after = var.after }
 }
 
 resource "restate_node" "this" {

@@ -103,3 +103,9 @@ variable "remove_timeout" {
   type        = string
   default     = "30m"
 }
+
+variable "after" {
+  description = "What the wait for the node must come after besides its machine: for a cluster bootstrapped in the same apply, the id of the restate_cluster_config that provisions it (which depends on the machines only, never on this module's restate_node)."
+  type        = any
+  default     = null
+}

@@ -31,6 +31,28 @@ module "restate" {
   snapshots                 = var.settings.snapshots
   base_config               = file("${path.module}/restate.base.toml")
   started_by                = aws_instance.this.id
+  after                     = var.after
+  on_destroy                = var.teardown ? "forget" : "remove"
+}
+
+# Destroyed before the instance whenever the instance is replaced (a new version or config in its
+# user data): the replacement waits for this node's turn, so a version change replaces the
+# instances one at a time, each after the previous node is back on the new version.
+resource "restate_restart_gate" "this" {
+  node             = var.name
+  roles            = var.roles
+  expected_version = var.settings.restate_version
+  allow_downtime   = var.teardown # the whole cluster goes: nobody waits for anybody
+
+  timeouts {
+    create = "20m"
+    delete = "40m"
+  }
+
+  lifecycle {
+    replace_triggered_by = [aws_instance.this]
+  }
+  depends_on = [aws_instance.this]
 }
 
 data "aws_region" "current" {}

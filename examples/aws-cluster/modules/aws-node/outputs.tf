@@ -4,5 +4,6 @@ output "node" {
 }
 
 output "instance_id" {
-  value = aws_instance.this.id
+  description = "The instance: what the cluster's provisioning waits for (never the node's own wait)."
+  value       = aws_instance.this.id
 }

@@ -40,3 +40,15 @@ variable "settings" {
     })
   })
 }
+
+variable "after" {
+  description = "What the node's wait comes after besides its instance: the restate_cluster_config that provisions a new cluster (which depends on the instances only)."
+  type        = any
+  default     = null
+}
+
+variable "teardown" {
+  description = "Set to true (and apply) before destroying the whole cluster: the node is then only forgotten, not removed from the cluster, and its restart gate lets its instance stop at once."
+  type        = bool
+  default     = false
+}
