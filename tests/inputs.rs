@@ -58,11 +58,17 @@ const fn refused(
 const NODE: &str = "restate_node";
 const CONFIG: &str = "restate_cluster_config";
 const SNAPSHOT: &str = "restate_partition_snapshot";
+const GATE: &str = "restate_restart_gate";
 const NODE_CONFIG: &str = "data.restate_node_config";
 const PROVIDER: &str = "provider";
 
 /// The inputs that accept every value of their type, and why.
 const ANY_VALUE: &[(&str, &str, &str)] = &[
+    (
+        GATE,
+        "allow_downtime",
+        "a bool: whether the node may stop without waiting for its turn",
+    ),
     (
         NODE,
         "metadata_server_member",
@@ -292,6 +298,18 @@ const CASES: &[Case] = &[
         "Invalid on_destroy",
         &["\"remove\" or \"forget\""],
     ),
+    // --- restate_restart_gate ----------------------------------------------------------------
+    refused(GATE, "node", r#"node = " n1""#, "node has surrounding spaces", &["write \"n1\""]),
+    refused(GATE, "roles", r#"roles = ["wroker"]"#, "Unknown role", &["\"wroker\" is not a Restate role"]),
+    refused(
+        GATE,
+        "expected_version",
+        r#"expected_version = "newest""#,
+        "Invalid expected_version",
+        &["\"1.7.12\""],
+    ),
+    refused(GATE, "timeouts.create", "timeouts {\ncreate = \"soon\"\n}", "Invalid duration", &[]),
+    refused(GATE, "timeouts.delete", "timeouts {\ndelete = \"-5m\"\n}", "Invalid duration", &[]),
     // --- restate_partition_snapshot ----------------------------------------------------------
     refused(SNAPSHOT, "partition_ids", "partition_ids = []", "Empty partition_ids", &[]),
     refused(SNAPSHOT, "partition_ids", "partition_ids = [-1]", "Invalid partition id", &[]),
@@ -456,6 +474,7 @@ fn base(on: &str) -> &'static [&'static str] {
     match on {
         CONFIG => &["log_provider = \"replicated\""],
         NODE => &["name = \"n1\"", "roles = [\"worker\"]"],
+        GATE => &["node = \"n1\""],
         NODE_CONFIG => &[
             "node_name = \"n1\"",
             "cluster_name = \"c\"",
