@@ -235,7 +235,8 @@ impl AdminClient {
                 methods::METADATA_GET,
                 wire::MetadataGetRequest { key: key.into() },
             )
-            .await?;
+            .await
+            .map_err(classify_metadata_error)?;
         Ok(r.value.map(|v| (v.version.map_or(0, |v| v.value), v.bytes)))
     }
 
@@ -364,6 +365,39 @@ impl AdminClient {
     }
 }
 
+/// Restate 1.6's metadata proxy reports a store that is not provisioned yet, and a store it
+/// could not reach for now, only as the text of an `INTERNAL` status ("... [retryable] ...");
+/// this is the one place that reads it. (1.7 answers the first with no value.)
+fn classify_metadata_error(e: Error) -> Error {
+    match e {
+        Error::Status {
+            endpoint,
+            code: Code::Internal,
+            message,
+            method,
+        } => {
+            if message.contains("has not been provisioned yet") {
+                Error::NotProvisioned { endpoint }
+            } else if message.contains("[retryable]") {
+                Error::Status {
+                    endpoint,
+                    method,
+                    code: Code::Unavailable,
+                    message,
+                }
+            } else {
+                Error::Status {
+                    endpoint,
+                    method,
+                    code: Code::Internal,
+                    message,
+                }
+            }
+        }
+        other => other,
+    }
+}
+
 /// The server reports a missing snapshot repository only as the text of an `INTERNAL` status;
 /// this is the one place that reads it. (`INTERNAL` is not retried on another endpoint, so it
 /// never arrives wrapped in `AllEndpointsFailed`.)
@@ -415,6 +449,26 @@ mod tests {
         );
         let other = status(Code::Internal, "A snapshot export is already in progress");
         assert_eq!(classify_snapshot_error(0, other.clone()), other);
+    }
+
+    #[test]
+    fn a_metadata_store_not_provisioned_or_not_reachable_yet_is_told_apart() {
+        let internal = |m: &str| Error::Status {
+            endpoint: "http://n1:5122".into(),
+            method: methods::METADATA_GET,
+            code: Code::Internal,
+            message: m.into(),
+        };
+        let e = classify_metadata_error(internal(
+            "other error: [retryable] [http://n1:5122/] The service is currently unavailable: \
+             Metadata store has not been provisioned yet",
+        ));
+        assert!(matches!(e, Error::NotProvisioned { .. }), "{e:?}");
+        let e = classify_metadata_error(internal(
+            "other error: [retryable] [http://n1:5122/] The service is currently unavailable: not leader",
+        ));
+        assert!(e.is_transient(), "{e:?}");
+        assert!(!classify_metadata_error(internal("decoding failed")).is_transient());
     }
 
     #[test]

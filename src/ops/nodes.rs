@@ -21,7 +21,12 @@ pub async fn check_version(api: &dyn AdminApi, want: &NodeWant) -> Result<(), Er
     let Some(target) = want.version else {
         return Ok(());
     };
-    let view = view::read(api).await?;
+    let view = match view::read(api).await {
+        Ok(view) => view,
+        // A cluster about to be provisioned (in this same apply) runs no version yet.
+        Err(client::Error::NotProvisioned { .. }) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
     Ok(check_upgrade(&target, &rules::running_versions(&view))?)
 }
 

@@ -435,3 +435,18 @@ async fn a_node_does_not_stop_while_another_is_dead() {
     assert!(!gone);
     assert!(error(&d, "n2").detail.contains("n3 not alive"), "{d:#?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_node_with_a_version_waits_for_a_cluster_provisioned_in_the_same_apply() {
+    let (fake, h) = cluster(FakeState::fresh("c"));
+    let later = fake.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        later.with(|s| s.provisioned = true);
+    });
+    let mut config = managed("n1");
+    config.expected_version = s("1.7.12");
+    let (state, d) = h.node.plan_and_apply(None, &config).await;
+    let (state, _) = state.unwrap_or_else(|| panic!("{d:#?}"));
+    assert_eq!(state.binary_version, s("1.7.12"));
+}
