@@ -25,6 +25,8 @@ const POLL: Duration = Duration::from_millis(500);
 const EDIT_ATTEMPTS: usize = 5;
 /// How long the cluster gets to move a log off a read-only node by itself before it is asked to.
 const SELF_RECONFIGURE_GRACE: Duration = Duration::from_secs(5);
+/// How long a trimmed log gets to drop its trimmed segments before it is snapshotted again.
+const RETRIM_AFTER: Duration = Duration::from_secs(10);
 
 /// The cluster as a lifecycle change is judged by, read now.
 #[derive(Clone, Debug)]
@@ -327,8 +329,7 @@ pub async fn set_metadata_member(
 /// Partitions whose log has a segment (before the tail) that includes node `id`: they must be
 /// snapshotted and their logs trimmed before the node's records may go.
 fn logs_to_trim(logs: &LogsView, id: u32) -> Vec<u32> {
-    let facts_segments = logs
-        .logs
+    logs.logs
         .iter()
         .filter(|l| {
             l.segments
@@ -336,8 +337,7 @@ fn logs_to_trim(logs: &LogsView, id: u32) -> Vec<u32> {
                 .any(|s| s.index != l.tail_index() && s.nodeset.contains(&id))
         })
         .map(|l| l.log_id)
-        .collect();
-    facts_segments
+        .collect()
 }
 
 /// Removes node `name` from the cluster, safely: refuses when the cluster would lose data,
@@ -409,14 +409,30 @@ async fn trim_logs_on(
     started: Instant,
     timeout: Duration,
 ) -> Result<(), Error> {
+    // When each partition was last snapshotted and trimmed: the chain drops the trimmed segments
+    // a moment after the trim, and is given that moment before the next snapshot.
+    let last = std::sync::Mutex::new(std::collections::BTreeMap::<u32, Instant>::new());
+    let last = &last;
     wait_until(name, "in no log's node set", started, timeout, || {
         let api = api.clone();
         async move {
             let logs = api.logs().await?;
-            let partitions = logs_to_trim(&logs, id);
-            if partitions.is_empty() {
+            let pending = logs_to_trim(&logs, id);
+            if pending.is_empty() {
                 return Ok(None);
             }
+            let partitions: Vec<u32> = {
+                let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+                let due: Vec<u32> = pending
+                    .iter()
+                    .copied()
+                    .filter(|p| last.get(p).is_none_or(|t| t.elapsed() >= RETRIM_AFTER))
+                    .collect();
+                for p in &due {
+                    last.insert(*p, Instant::now());
+                }
+                due
+            };
             let left = timeout.saturating_sub(started.elapsed());
             let outcome = snapshots::create(api.clone(), &partitions, left).await;
             if let Some(f) = outcome.failed.iter().find(|f| f.not_configured) {
