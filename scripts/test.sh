@@ -4,10 +4,18 @@
 #   scripts/test.sh                      all tests
 #   scripts/test.sh --capture-fixtures   re-capture the metadata payloads unit tests decode
 #   scripts/test.sh -- ARGS              extra arguments for cargo test (e.g. a test name)
+# The end-to-end tests run Restate RESTATE_TF_TEST_VERSION (default 1.7.12, what the project is
+# tested against), e.g. `RESTATE_TF_TEST_VERSION=1.6.2 scripts/test.sh`; restatectl is that
+# version's, or 1.7.12 when npm has none of it (see scripts/install-restate.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 "$root/scripts/install-deps.sh"
+# The namespace has no network: install the version under test first.
+if [[ -n ${RESTATE_TF_TEST_VERSION:-} ]]; then
+  "$root/scripts/install-restate.sh" "$RESTATE_TF_TEST_VERSION"
+fi
+echo "end-to-end tests run Restate ${RESTATE_TF_TEST_VERSION:-1.7.12}" >&2
 # Tools from the project's virtualenv (moto; terraform when the machine has none), after PATH.
 export PATH="$PATH:$root/.tools/venv/bin"
 # Build (and fetch crates) outside the namespace: it has no network.

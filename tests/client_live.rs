@@ -1,5 +1,5 @@
-//! The admin client against a real Restate 1.7.12 node: our wire messages and metadata decoding
-//! agree with what restatectl reports.
+//! The admin client against a real Restate node (of the version under test): our wire messages and
+//! metadata decoding agree with what restatectl reports.
 
 mod support;
 
@@ -132,7 +132,8 @@ fn a_restarted_node_is_seen_alive_with_its_new_roles() {
 }
 
 /// Writes the metadata payloads the unit tests in `src/client/metadata.rs` decode. Run with
-/// `scripts/test.sh --capture-fixtures` (it passes `--ignored`) after a Restate upgrade.
+/// `scripts/test.sh --capture-fixtures` (it passes `--ignored`) after a Restate upgrade; with
+/// `RESTATE_TF_TEST_VERSION` set, the files are of (and named after) that version.
 #[test]
 #[ignore = "writes tests/fixtures; run on purpose"]
 fn capture_fixtures() {
@@ -155,6 +156,8 @@ fn capture_fixtures() {
         std::thread::sleep(Duration::from_millis(200));
     }
     let dir = support::restate::project_root().join("tests/fixtures");
+    // Named by the version they come from (`RESTATE_TF_TEST_VERSION`, default 1.7.12).
+    let version = support::restate::restate_version();
     std::fs::create_dir_all(&dir).unwrap();
     let save = |node: &Node, key: &str, file: &str| {
         let bytes = runtime()
@@ -164,7 +167,11 @@ fn capture_fixtures() {
             .1;
         std::fs::write(dir.join(file), bytes).unwrap();
     };
-    save(&node, "bifrost_config", "bifrost_config-local-1.7.12.bin");
+    save(
+        &node,
+        "bifrost_config",
+        &format!("bifrost_config-local-{version}.bin"),
+    );
     node.restart_with(|s| s.roles.push("log-server".into()));
     node.wait_log_server_read_write(Duration::from_secs(60));
     node.ctl(&[
@@ -191,9 +198,13 @@ fn capture_fixtures() {
     save(
         &node,
         "bifrost_config",
-        "bifrost_config-replicated-1.7.12.bin",
+        &format!("bifrost_config-replicated-{version}.bin"),
     );
-    save(&node, "nodes_config", "nodes_config-1.7.12.bin");
+    save(
+        &node,
+        "nodes_config",
+        &format!("nodes_config-{version}.bin"),
+    );
 }
 
 /// Many `restate_node` resources read the cluster at once: they must share one view, not each

@@ -1,5 +1,5 @@
-//! End to end: `restate_cluster_config` with the real terraform binary against real Restate 1.7.12
-//! nodes, every effect checked independently with `restatectl`.
+//! End to end: `restate_cluster_config` with the real terraform binary against real Restate nodes
+//! (the version under test), every effect checked independently with `restatectl`.
 
 mod support;
 
@@ -86,7 +86,7 @@ fn an_unprovisioned_cluster_is_an_error_unless_provision_is_true() {
     assert!(ident.contains("AwaitingProvisioning"), "{ident}");
 }
 
-/// The guide's step 2 on 1.7.12, and everything around it: refusal before the log-server role,
+/// The guide's step 2, and everything around it: refusal before the log-server role,
 /// apply after it, empty plan, drift, import, and an unsatisfiable replication.
 #[test]
 fn guide_step_two_local_to_replicated() {

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::restate::{Node, NodeSpec, ALL_ROLES};
+use support::restate::{restate_version, Node, NodeSpec, ALL_ROLES};
 use support::terraform::{provider_block, Workspace};
 use support::{ctl, sorted_strings};
 
@@ -44,7 +44,7 @@ fn compare(node: &Node, status: &Value) {
         assert_eq!(n["address"], c.address.as_str());
         assert_eq!(sorted_strings(&n["roles"]), c.roles, "{c:?}");
         assert_eq!(n["alive"], true);
-        assert_eq!(n["binary_version"], "1.7.12");
+        assert_eq!(n["binary_version"], restate_version());
     }
 
     // status: the node ids and names it lists are the same nodes, all alive

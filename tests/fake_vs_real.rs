@@ -1,6 +1,6 @@
-//! The in-process fake the handler tests run against is checked here against a real Restate
-//! 1.7.12 node: the same scenario, driven through the resources' handlers as Terraform drives
-//! them, gives the same transcript on both.
+//! The in-process fake the handler tests run against is checked here against a real Restate node
+//! (of the version under test): the same scenario, driven through the resources' handlers as
+//! Terraform drives them, gives the same transcript on both.
 
 mod support;
 

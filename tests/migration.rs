@@ -14,7 +14,7 @@ use serde_json::Value;
 use support::counter::{self, client};
 use support::ctl;
 use support::http;
-use support::restate::project_root;
+use support::restate::{project_root, restate_version};
 use support::s3::S3;
 use support::terraform::{terraform_version, Workspace};
 
@@ -117,6 +117,7 @@ impl Example {
             ),
             ("work_dir", self.nodes_dir.display().to_string()),
             ("port_offset", PORT_OFFSET.to_string()),
+            ("restate_version", restate_version().to_string()),
         ] {
             a.push("-var".into());
             a.push(format!("{k}={v}"));

@@ -1,5 +1,5 @@
 //! End to end: `restate_node_config` renders the configs of joining nodes (the harness plays the
-//! VMs and starts real 1.7.12 nodes from them), and `restate_node` waits for and tracks each node;
+//! VMs and starts real nodes of the Restate version under test from them), and `restate_node` waits for and tracks each node;
 //! everything is checked against restatectl.
 
 mod support;
@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use support::ctl;
-use support::restate::{Node, NodeSpec, ALL_ROLES};
+use support::restate::{restate_version, version_triple, Node, NodeSpec, ALL_ROLES};
 use support::terraform::{provider_block, Workspace};
 use support::{quoted_list, sorted_strings};
 
@@ -33,7 +33,7 @@ fn node_config_with(node: &Node, roles: &[&str], metadata: &[String], extra: &st
   advertised_address        = "{url}"
   bind_address              = "127.0.0.1:{port}"
   metadata_client_addresses = {metadata}
-{extra}  restate_version           = "1.7.12"
+{extra}  restate_version           = "{version}"
   base_config               = <<-EOT
 {base}
 EOT
@@ -50,6 +50,7 @@ output "{name}_toml" {{
         port = node.ports.fabric,
         metadata = quoted_list(metadata),
         base = node.local_base_config(),
+        version = restate_version(),
     )
 }
 
@@ -57,9 +58,12 @@ output "{name}_toml" {{
 fn node_resource_block(name: &str, roles: &[&str]) -> String {
     // Destroy only stops tracking these nodes (the end of the test checks that).
     let extras = if name == "n2" {
-        "  on_destroy = \"forget\"\n"
+        "  on_destroy = \"forget\"\n".to_string()
     } else {
-        "  on_destroy = \"forget\"\n  expected_version = \"1.7.12\"\n  timeouts {\n    create = \"2m\"\n    update = \"2m\"\n  }\n"
+        format!(
+            "  on_destroy = \"forget\"\n  expected_version = \"{}\"\n  timeouts {{\n    create = \"2m\"\n    update = \"2m\"\n  }}\n",
+            restate_version()
+        )
     };
     format!(
         "resource \"restate_node\" \"{name}\" {{\n  name  = \"{name}\"\n  roles = {}\n{extras}}}\n",
@@ -120,7 +124,7 @@ fn three_nodes_join_with_rendered_configs_then_roles_change_drift_and_import() {
         assert_eq!(v["node_id"].as_u64(), Some(member.id), "{name}");
         assert_eq!(sorted_strings(&v["roles"]), member.roles, "{name}");
         assert_eq!(v["alive"], true);
-        assert_eq!(v["binary_version"], "1.7.12");
+        assert_eq!(v["binary_version"], restate_version());
         assert_eq!(v["worker_state"], "active");
     }
     // No node reports a cluster other than n1's.
@@ -278,20 +282,25 @@ fn plan_time_version_errors_name_the_attribute() {
         format!("{head}resource \"restate_node\" \"n\" {{\n  name = \"n1\"\n{body}\n}}\n")
     };
     let roles = "  roles = [\"worker\"]";
+    // Two minors up skips one; two down is too far (1.9.0 and 1.5.0 around 1.7.12).
+    let (major, minor, _) = version_triple();
+    let skip = format!("{major}.{}.0", minor + 2);
+    let lowest = format!(
+        "lowest version running in the cluster is {}",
+        restate_version()
+    );
+    let first = format!("{major}.{} first", minor + 1);
+    let too_low = format!("{major}.{}.0", minor - 2);
     // (configuration, summary, in the detail, the attribute it points at)
     let cases: Vec<(String, &str, Vec<&str>, &str)> = vec![
         (
-            node(&format!("{roles}\n  expected_version = \"1.9.0\"")),
+            node(&format!("{roles}\n  expected_version = \"{skip}\"")),
             "Unsupported version change",
-            vec![
-                "would skip a minor version",
-                "lowest version running in the cluster is 1.7.12",
-                "1.8 first",
-            ],
+            vec!["would skip a minor version", &lowest, &first],
             "expected_version",
         ),
         (
-            node(&format!("{roles}\n  expected_version = \"1.5.0\"")),
+            node(&format!("{roles}\n  expected_version = \"{too_low}\"")),
             "Unsupported version change",
             vec!["downgrade by more than one minor"],
             "expected_version",
@@ -310,7 +319,7 @@ fn plan_time_version_errors_name_the_attribute() {
     // before it waits for anything.
     let tf = format!(
         "{}resource \"terraform_data\" \"endpoint\" {{\n  input = \"{}\"\n}}\n\nprovider \"restate\" {{\n  endpoints = [terraform_data.endpoint.output]\n}}\n\n\
-         resource \"restate_node\" \"n\" {{\n  name = \"n1\"\n{roles}\n  expected_version = \"1.9.0\"\n  timeouts {{\n    create = \"5m\"\n  }}\n}}\n",
+         resource \"restate_node\" \"n\" {{\n  name = \"n1\"\n{roles}\n  expected_version = \"{skip}\"\n  timeouts {{\n    create = \"5m\"\n  }}\n}}\n",
         support::terraform::required_providers(),
         n1.fabric_url(),
     );

@@ -1,4 +1,4 @@
-//! End to end, the safety of `restate_cluster_config` and the client on real Restate 1.7.12 nodes
+//! End to end, the safety of `restate_cluster_config` and the client on real Restate nodes
 //! with the real terraform binary: honest convergence (`pending_logs`), exactly one cluster
 //! (provisioning through one node, fingerprints), no lost writes (a running cluster's values on
 //! create, unset values left alone, plan-time warnings), calls routed to nodes that can answer

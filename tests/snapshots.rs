@@ -1,4 +1,4 @@
-//! End to end: `restate_partition_snapshot` against real 1.7.12 nodes and a loopback S3 store;
+//! End to end: `restate_partition_snapshot` against real nodes (the Restate version under test) and a loopback S3 store;
 //! what lands in the store is checked through the S3 API (boto3), independently of the provider.
 
 mod support;

@@ -1,6 +1,6 @@
-//! Our hand-written wire messages (`src/client/wire.rs`) against the descriptors a real 1.7.12
-//! server publishes through gRPC reflection: every field we declare has the server's number and
-//! kind, and every method we call exists. The lists come from the declarations themselves
+//! Our hand-written wire messages (`src/client/wire.rs`) against the descriptors a real server (of
+//! the Restate version under test) publishes through gRPC reflection: every field we declare has
+//! the server's number and kind, and every method we call exists. The lists come from the declarations themselves
 //! (`wire::FIELDS` and friends), so a field added there is checked here without further work.
 
 mod support;

@@ -9,10 +9,13 @@
 #   examples/quickstart/run.sh -- CMD ARG…   run CMD against the provisioned cluster instead of the
 #                                            restatectl summary (restatectl is on PATH and
 #                                            RESTATECTL_ADDRESS set), then stop
+# RESTATE_TF_TEST_VERSION=1.6.2 runs another Restate server version (default 1.7.12), as
+# scripts/test.sh does; scripts/install-restate.sh installs it (with restatectl 1.7.12 when npm has
+# no restatectl of that version).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-restate_version=1.7.12
+restate_version=${RESTATE_TF_TEST_VERSION:-1.7.12}
 if [[ $# -gt 0 && ( $1 != -- || $# == 1 ) ]]; then
   echo "usage: examples/quickstart/run.sh [-- CMD ARG…]" >&2
   exit 2
@@ -20,6 +23,7 @@ fi
 
 if [[ ${RESTATE_TF_IN_PRIVATE_NETNS:-} != 1 ]]; then
   "$root/scripts/install-deps.sh"
+  "$root/scripts/install-restate.sh" "$restate_version"
   (cd "$root" && cargo build --locked --bin terraform-provider-restate)
   exec "$root/scripts/in-private-netns.sh" "$0" "$@"
 fi

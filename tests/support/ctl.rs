@@ -320,7 +320,10 @@ pub fn partition_processors(url: &str) -> Vec<Processor> {
     .map(|row| Processor {
         partition_id: row["partition_id"].as_u64().expect("partition_id"),
         node_id: node_number(row["plain_node_id"].as_str().expect("plain_node_id")),
-        leader: row["effective_mode"] == "Leader",
+        // `Leader` (1.7), `leader` (1.6).
+        leader: row["effective_mode"]
+            .as_str()
+            .is_some_and(|m| m.eq_ignore_ascii_case("leader")),
         // (`sql --json` leaves out null columns.)
         applied_lsn: row.get("applied_log_lsn").and_then(Value::as_u64),
         archived_lsn: row.get("archived_log_lsn").and_then(Value::as_u64),

@@ -11,9 +11,52 @@ use std::time::{Duration, Instant};
 use super::ctl::{self, ClusterConfigView};
 use super::{http, quoted_list};
 
-pub const RESTATE_VERSION: &str = "1.7.12";
+/// The Restate version the project is tested against, and the end-to-end tests' default.
+pub const DEFAULT_RESTATE_VERSION: &str = "1.7.12";
 
-/// Every role a 1.7 node can have.
+/// The environment variable that selects another Restate server version for the end-to-end tests
+/// (`RESTATE_TF_TEST_VERSION=1.6.2 scripts/test.sh`).
+pub const VERSION_VAR: &str = "RESTATE_TF_TEST_VERSION";
+
+/// The version of the Restate server under test (`1.7.12`): `RESTATE_TF_TEST_VERSION`, else
+/// [`DEFAULT_RESTATE_VERSION`]. Nodes run it, rendered configurations name it, and the nodes
+/// report it. restatectl may be newer (see [`binaries`]).
+pub fn restate_version() -> &'static str {
+    static V: OnceLock<String> = OnceLock::new();
+    V.get_or_init(|| {
+        let v = std::env::var(VERSION_VAR)
+            .ok()
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| DEFAULT_RESTATE_VERSION.to_string());
+        assert!(
+            parse_version(&v).is_some(),
+            "{VERSION_VAR}={v:?} is not a version like 1.7.12"
+        );
+        v
+    })
+}
+
+/// `1.7.12` -> (1, 7, 12)
+fn parse_version(v: &str) -> Option<(u32, u32, u32)> {
+    let mut parts = v.split('.').map(|p| p.parse::<u32>().ok());
+    let t = (parts.next()??, parts.next()??, parts.next()??);
+    parts.next().is_none().then_some(t)
+}
+
+/// (major, minor, patch) of [`restate_version`].
+pub fn version_triple() -> (u32, u32, u32) {
+    parse_version(restate_version()).expect("checked in restate_version")
+}
+
+/// Whether the server under test is `major.minor` or later: for the few checks that hold only
+/// from some release on (each says which and why).
+pub fn version_at_least(major: u32, minor: u32) -> bool {
+    let (ma, mi, _) = version_triple();
+    (ma, mi) >= (major, minor)
+}
+
+/// Every role a node can have (the same in 1.6 and 1.7).
 pub const ALL_ROLES: &[&str] = &[
     "worker",
     "admin",
@@ -31,22 +74,21 @@ pub fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The pinned binaries, installed into `.tools/` by `scripts/install-restate.sh` on first use.
+/// The server of [`restate_version`] and a restatectl, installed into `.tools/restate-<version>/`
+/// by `scripts/install-restate.sh` (which scripts/test.sh runs before the tests, outside the
+/// network namespace). restatectl is the server's version, or 1.7.12 when npm has no restatectl of
+/// that version (it has none before 1.7.10).
 pub fn binaries() -> &'static Binaries {
     static BIN: OnceLock<Binaries> = OnceLock::new();
     BIN.get_or_init(|| {
         let root = project_root();
+        let version = restate_version();
         let status = Command::new(root.join("scripts/install-restate.sh"))
-            .arg(RESTATE_VERSION)
+            .arg(version)
             .status()
             .expect("run scripts/install-restate.sh");
-        assert!(
-            status.success(),
-            "installing Restate {RESTATE_VERSION} failed"
-        );
-        let base = root.join(format!(
-            ".tools/restate-{RESTATE_VERSION}/node_modules/@restatedev"
-        ));
+        assert!(status.success(), "installing Restate {version} failed");
+        let base = root.join(format!(".tools/restate-{version}/node_modules/@restatedev"));
         let b = Binaries {
             server: base.join("restate-server-linux-x64/bin/restate-server"),
             ctl: base.join("restatectl-linux-x64/bin/restatectl"),
