@@ -84,15 +84,21 @@ pub fn node_id(facts: &Facts, name: &str) -> Result<u32, Error> {
 
 /// Reads, checks with `check` and edits with the change `make` returns (None: nothing to do),
 /// again when the nodes configuration changed in between.
+/// `first` is the cluster as the caller has just read it, used for the first attempt.
 async fn edit(
     api: &dyn AdminApi,
     node_id: u32,
+    first: Option<Facts>,
     check: impl Fn(&Facts) -> Result<Option<NodeChange>, Error>,
 ) -> Result<(), Error> {
     let mut attempt = 0;
+    let mut first = first;
     loop {
         attempt += 1;
-        let facts = read_facts(api).await?;
+        let facts = match first.take() {
+            Some(facts) => facts,
+            None => read_facts(api).await?,
+        };
         let Some(change) = check(&facts)? else {
             return Ok(());
         };
@@ -184,8 +190,9 @@ pub async fn set_worker_state(
     timeout: Duration,
 ) -> Result<(), Error> {
     let started = Instant::now();
-    let id = node_id(&read_facts(api).await?, name)?;
-    edit(api, id, |facts| {
+    let facts = read_facts(api).await?;
+    let id = node_id(&facts, name)?;
+    edit(api, id, Some(facts), |facts| {
         lifecycle::check_worker_state(&facts.view(), id, to)?;
         let from = facts
             .node(id)
@@ -272,8 +279,9 @@ pub async fn set_storage_state(
     timeout: Duration,
 ) -> Result<(), Error> {
     let started = Instant::now();
-    let id = node_id(&read_facts(api).await?, name)?;
-    edit(api, id, |facts| {
+    let facts = read_facts(api).await?;
+    let id = node_id(&facts, name)?;
+    edit(api, id, Some(facts), |facts| {
         lifecycle::check_storage_state(&facts.view(), id, to)?;
         let from = facts
             .node(id)
@@ -389,7 +397,7 @@ pub async fn remove_node(
     }) {
         set_storage_state(api.as_ref(), name, StorageState::Disabled, left()).await?;
     }
-    edit(api.as_ref(), id, |facts| {
+    edit(api.as_ref(), id, None, |facts| {
         let Some(n) = facts.node(id) else {
             return Ok(None);
         };
