@@ -63,6 +63,7 @@ fn main() {
             cluster_name: None,
             request_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
+            tls: Default::default(),
         })
         .expect("client"),
     );

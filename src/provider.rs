@@ -23,6 +23,7 @@ use crate::resources::restart_gate::RestartGateResource;
 use crate::tf::context::SettingsError;
 use crate::tf::duration::parse_duration;
 use crate::tf::schema::{optional, schema};
+use crate::tf::tls::{self, TlsBlock};
 use crate::tf::{validate, ProviderContext};
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -31,6 +32,8 @@ pub struct ProviderConfig {
     pub endpoints: Value<Vec<Value<String>>>,
     pub cluster_name: Value<String>,
     pub request_timeout: Value<String>,
+    #[serde(with = "crate::tf::value::optional_block")]
+    pub tls: Value<TlsBlock>,
 }
 
 #[derive(Default)]
@@ -91,8 +94,18 @@ pub fn resolve_settings(config: &ProviderConfig) -> Result<ClientSettings, Setti
         Value::Unknown => return Err(SettingsError::Unknown("request_timeout")),
         Value::Null => DEFAULT_REQUEST_TIMEOUT,
     };
+    let block = match &config.tls {
+        Value::Value(b) => Some(b),
+        Value::Unknown => return Err(SettingsError::Unknown("tls")),
+        Value::Null => None,
+    };
+    let tls = tls::resolve(block).map_err(|e| match e {
+        tls::TlsSettingsError::Unknown(_) => SettingsError::Unknown("tls"),
+        e => SettingsError::Tls(e),
+    })?;
     Ok(ClientSettings {
         endpoints,
+        tls,
         cluster_name,
         request_timeout,
         retry: RetryPolicy {
@@ -117,8 +130,8 @@ impl Provider for RestateProvider {
                     "endpoints",
                     optional(
                         List(Box::new(Str)),
-                        "Fabric (gRPC) addresses of Restate nodes (`http://host:port`), tried in order with \
-                         failover. Default: `RESTATE_ENDPOINTS` (comma-separated), else \
+                        "Fabric (gRPC) addresses of Restate nodes (`http://host:port`, or `https://host:port` \
+                         for nodes with TLS: see `tls`), tried in order with failover. Default: `RESTATE_ENDPOINTS` (comma-separated), else \
                          `[\"http://127.0.0.1:5122\"]`.",
                     ),
                 ),
@@ -142,7 +155,7 @@ impl Provider for RestateProvider {
                     ),
                 ),
             ],
-            vec![],
+            vec![("tls", tls::tls_block())],
         ))
     }
 
@@ -158,6 +171,9 @@ impl Provider for RestateProvider {
             Endpoint::parse(s)
         });
         validate::name(diags, "cluster_name", &config.cluster_name);
+        if let Value::Value(block) = &config.tls {
+            tls::validate(diags, block);
+        }
         validate::duration(
             diags,
             &config.request_timeout,
@@ -178,9 +194,27 @@ impl Provider for RestateProvider {
                 .map_err(|e| SettingsError::Invalid(e.to_string()))
         });
         // Unknown values are normal during plan; the operations that need the cluster say so.
-        if let Err(e @ (SettingsError::Invalid(_) | SettingsError::NotConfigured)) = &api {
-            diags.root_error("Invalid provider settings", e.to_string());
-            return None;
+        match &api {
+            Err(SettingsError::Tls(e)) => {
+                // A value from the environment has no place in the configuration to point at.
+                match e
+                    .attribute()
+                    .filter(|_| matches!(config.tls, Value::Value(_)))
+                {
+                    Some(a) => diags.error(
+                        "Invalid provider TLS settings",
+                        e.to_string(),
+                        tf_provider::AttributePath::new("tls").index(0).attribute(a),
+                    ),
+                    None => diags.root_error("Invalid provider TLS settings", e.to_string()),
+                }
+                return None;
+            }
+            Err(e @ (SettingsError::Invalid(_) | SettingsError::NotConfigured)) => {
+                diags.root_error("Invalid provider settings", e.to_string());
+                return None;
+            }
+            _ => {}
         }
         self.context.set(api);
         Some(())
@@ -239,6 +273,7 @@ mod tests {
             endpoints: Value::Value(vec![Value::Value("http://10.0.0.1:5122".into())]),
             cluster_name: Value::Value("prod".into()),
             request_timeout: Value::Value("3s".into()),
+            tls: Value::Null,
         };
         let s = resolve_settings(&config).unwrap();
         assert_eq!(

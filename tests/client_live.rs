@@ -17,6 +17,7 @@ fn client(node: &Node) -> AdminClient {
         cluster_name: Some(node.spec.cluster.clone()),
         request_timeout: std::time::Duration::from_secs(10),
         retry: RetryPolicy::default(),
+        tls: Default::default(),
     })
     .expect("client")
 }

@@ -25,6 +25,7 @@ fn the_fake_and_a_real_node_give_the_same_transcript() {
         cluster_name: None,
         request_timeout: Duration::from_secs(10),
         retry: RetryPolicy::default(),
+        tls: Default::default(),
     })
     .unwrap();
     let mut fresh = FakeState::fresh("scenario");

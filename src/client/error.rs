@@ -16,6 +16,13 @@ pub enum Error {
         code: Code,
         message: String,
     },
+    /// The connection failed for a TLS reason: a setting to fix, not a node to wait for.
+    #[error("{endpoint}: {} could not connect: {problem}", short_method(method))]
+    Tls {
+        endpoint: String,
+        method: &'static str,
+        problem: super::tls::TlsProblem,
+    },
     /// No answer within the request timeout.
     #[error("{endpoint}: {} got no answer within {}", short_method(method), humantime::format_duration(*after))]
     Timeout {

@@ -8,9 +8,11 @@ pub mod lifecycle;
 pub mod metadata;
 pub mod node_edit;
 pub mod rpc;
+pub mod tls;
 pub mod transport;
 pub mod wire;
 
 pub use error::Error;
 pub use rpc::SnapshotTaken;
+pub use tls::{ClientIdentity, TlsSettings};
 pub use transport::{AdminClient, ClientSettings, RetryPolicy};

@@ -16,6 +16,7 @@ use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::{Channel, Endpoint as TonicEndpoint};
 
 use super::error::{short_method, Error};
+use super::tls::{self, TlsProblem, TlsSettings};
 use super::wire;
 use crate::domain::{Endpoint, Role};
 
@@ -78,6 +79,8 @@ pub struct ClientSettings {
     pub cluster_name: Option<String>,
     pub request_timeout: Duration,
     pub retry: RetryPolicy,
+    /// How `https://` endpoints are dialed.
+    pub tls: TlsSettings,
 }
 
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:5122";
@@ -101,6 +104,9 @@ pub struct AdminClient {
     preferred: AtomicUsize,
     /// RPCs sent by this client (for tests, benchmarks and debug logs).
     rpcs: AtomicUsize,
+    /// `http://` endpoints found to accept only TLS (probed after a call failed on an open
+    /// connection).
+    probed: Mutex<HashSet<String>>,
 }
 
 impl AdminClient {
@@ -119,6 +125,7 @@ impl AdminClient {
             unreachable: Mutex::new(None),
             preferred: AtomicUsize::new(0),
             rpcs: AtomicUsize::new(0),
+            probed: Mutex::new(HashSet::new()),
         })
     }
 
@@ -145,11 +152,18 @@ impl AdminClient {
         if let Some(c) = channels.get(endpoint) {
             return Ok(c.clone());
         }
-        let channel = TonicEndpoint::from_shared(endpoint.to_string())
-            .map_err(|e| Error::InvalidEndpoint {
-                endpoint: endpoint.to_string(),
-                reason: e.to_string(),
-            })?
+        let invalid = |reason: String| Error::InvalidEndpoint {
+            endpoint: endpoint.to_string(),
+            reason,
+        };
+        let mut dial =
+            TonicEndpoint::from_shared(endpoint.to_string()).map_err(|e| invalid(e.to_string()))?;
+        if endpoint.starts_with("https://") {
+            dial = dial
+                .tls_config(self.settings.tls.client_config())
+                .map_err(|e| invalid(e.to_string()))?;
+        }
+        let channel = dial
             .connect_timeout(self.settings.request_timeout)
             .tcp_keepalive(Some(TCP_KEEP_ALIVE))
             .http2_keep_alive_interval(KEEP_ALIVE_INTERVAL)
@@ -217,12 +231,19 @@ impl AdminClient {
                     after: timeout,
                 })
             }
-            Ok(Err(status)) => Err(Error::Status {
-                endpoint: endpoint.to_string(),
-                method,
-                code: status.code(),
-                message: describe_status(&status),
-            }),
+            Ok(Err(status)) => match self.tls_problem(endpoint, &status).await {
+                Some(problem) => Err(Error::Tls {
+                    endpoint: endpoint.to_string(),
+                    method,
+                    problem,
+                }),
+                None => Err(Error::Status {
+                    endpoint: endpoint.to_string(),
+                    method,
+                    code: status.code(),
+                    message: describe_status(&status),
+                }),
+            },
             Err(_) => Err(Error::Timeout {
                 endpoint: endpoint.to_string(),
                 method,
@@ -249,6 +270,39 @@ impl AdminClient {
             ),
         }
         result
+    }
+
+    /// The TLS cause of a call that failed before the node answered: from the error's types on
+    /// `https://`; on `http://`, from one probe whether the node speaks only TLS.
+    async fn tls_problem(&self, endpoint: &str, status: &tonic::Status) -> Option<TlsProblem> {
+        use std::error::Error as _;
+        // A status the node sent has no source; a failed connection has one.
+        status.source()?;
+        let tls_settings = &self.settings.tls;
+        let uri: tonic::codegen::http::Uri = endpoint.parse().ok()?;
+        let (host, port) = (uri.host()?, uri.port_u16()?);
+        let within = self.settings.request_timeout.min(Duration::from_secs(3));
+        if endpoint.starts_with("https://") {
+            if let Some(problem) = tls::problem_in(status, tls_settings.identity.is_some()) {
+                return Some(problem);
+            }
+            if tls::never_connected(status) {
+                return None;
+            }
+            return tls::handshake_problem(tls_settings, host, port, within).await;
+        }
+        if lock(&self.probed).contains(endpoint) {
+            return Some(TlsProblem::TlsOnly);
+        }
+        // Nothing listens, or nothing answers: a node that is down, not one that wants TLS.
+        if tls::never_connected(status) {
+            return None;
+        }
+        if !tls::speaks_tls(host, port, within).await {
+            return None;
+        }
+        lock(&self.probed).insert(endpoint.to_string());
+        Some(TlsProblem::TlsOnly)
     }
 
     /// `GetIdent` on one endpoint (one attempt): remembers what it reports for routing.
@@ -572,6 +626,7 @@ mod tests {
             cluster_name: None,
             request_timeout: timeout,
             retry,
+            tls: TlsSettings::default(),
         }
     }
 

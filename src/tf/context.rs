@@ -29,6 +29,8 @@ pub enum SettingsError {
     Unknown(&'static str),
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Tls(#[from] super::tls::TlsSettingsError),
 }
 
 #[derive(Default)]

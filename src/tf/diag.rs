@@ -240,12 +240,50 @@ pub fn client(diags: &mut Diagnostics, summary: &str, err: &client::Error) {
              at its fabric port (default 5122)."
             .into(),
         client::Error::RepositoryNotConfigured { .. } => format!("\n\n{REPOSITORY_HELP}"),
+        client::Error::Tls { problem, .. } => format!("\n\n{}", tls_help(problem)),
         e if e.is_transient() => "\n\nCheck that the node is running and that the provider's endpoints \
              (or RESTATE_ENDPOINTS) point at its fabric port (default 5122)."
             .into(),
         _ => String::new(),
     };
     diags.root_error(summary.to_string(), format!("{err}{hint}"));
+}
+
+/// What to change for each TLS failure.
+fn tls_help(problem: &client::tls::TlsProblem) -> &'static str {
+    use client::tls::TlsProblem as P;
+    match problem {
+        P::UntrustedCertificate(_) => {
+            "Set the provider's tls.ca_cert (or ca_cert_file, RESTATE_TLS_CA_CERT) to the CA that signs \
+             the nodes' certificates (the CA in their [tls] ca-files)."
+        }
+        P::NameMismatch(_) => {
+            "Use endpoints whose host the nodes' certificates carry (a DNS name or IP address in their \
+             subject alternative names), or set the provider's tls.server_name to a name they carry."
+        }
+        P::InvalidCertificate(_) => {
+            "Renew the node's certificate (its [tls] cert-file): the node reloads it from disk."
+        }
+        P::ClientCertificateRequired => {
+            "The nodes have require-client-auth = true: set the provider's tls.client_cert and \
+             tls.client_key (or their _file forms, RESTATE_TLS_CLIENT_CERT/KEY) to a certificate signed \
+             by a CA in the nodes' ca-files."
+        }
+        P::ClientCertificateRejected(_) => {
+            "Use a client certificate signed by a CA in the nodes' [tls] ca-files, whose subject (CN or \
+             a DNS/URI name) matches their allowed-subject-names."
+        }
+        P::NotTls => "The node's fabric port is plaintext ([tls] mode off or allow): use an http:// endpoint.",
+        P::TlsOnly => {
+            "Use an https:// endpoint (the node advertises one: its [tls] mode is require), and set the \
+             provider's tls block (ca_cert, and client_cert/client_key if the nodes require client \
+             certificates)."
+        }
+        P::Handshake(_) => {
+            "Check the provider's tls block against the nodes' [tls] sections (CA, client certificate, \
+             TLS versions)."
+        }
+    }
 }
 
 /// The value, or None after reporting the client error.
