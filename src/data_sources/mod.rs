@@ -3,3 +3,4 @@
 
 pub mod cluster_status;
 pub mod node_config;
+mod node_tls;

@@ -46,6 +46,8 @@ pub struct State {
     pub restate_version: Value<String>,
     #[serde(with = "crate::tf::value::optional_block")]
     pub snapshots: Value<Snapshots>,
+    #[serde(with = "crate::tf::value::optional_block")]
+    pub tls: Value<super::node_tls::Tls>,
     pub base_config: Value<String>,
     pub toml: Value<String>,
     pub environment: Value<BTreeMap<String, Value<String>>>,
@@ -105,6 +107,9 @@ fn check(diags: &mut Diagnostics, c: &State) -> Option<Checked> {
     };
     if let Value::Value(s) = &c.snapshots {
         check_snapshots(diags, s, version.as_ref(), known_str(&c.cluster_name));
+    }
+    if let Value::Value(t) = &c.tls {
+        super::node_tls::check(diags, t, version.as_ref(), &c.advertised_address);
     }
     if let Value::Value(auto) = c.auto_provision {
         if !c.advertised_address.is_unknown() && !c.metadata_client_addresses.is_unknown() {
@@ -217,6 +222,10 @@ fn spec_of(c: &State, checked: Checked) -> Option<NodeConfigSpec> {
         location: opt_string(&c.location),
         version: checked.version?,
         snapshots,
+        tls: match &c.tls {
+            Value::Value(t) => Some(super::node_tls::spec(t)?),
+            _ => None,
+        },
         base_config: opt_string(&c.base_config),
     })
 }
@@ -390,7 +399,10 @@ impl DataSource for NodeConfigDataSource {
                     )),
                 ),
             ],
-            vec![("snapshots", snapshots_block())],
+            vec![
+                ("snapshots", snapshots_block()),
+                ("tls", super::node_tls::tls_block()),
+            ],
         ))
     }
 

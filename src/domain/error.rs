@@ -151,6 +151,9 @@ pub enum Error {
     #[error("{0}")]
     SnapshotStore(String),
 
+    #[error("{0}")]
+    FabricTls(String),
+
     #[error("node {node} does not report its version (Restate before 1.6 does not): {why}")]
     VersionUnknown { node: String, why: &'static str },
 

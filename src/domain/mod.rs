@@ -11,6 +11,7 @@ pub mod log_provider;
 pub mod replication;
 pub mod role;
 pub mod rules;
+pub mod tls;
 pub mod version;
 
 pub use cluster::{

@@ -92,6 +92,11 @@ impl Version {
         }
     }
 
+    /// `[tls]` for the fabric port came in 1.7.3; "1.7" without a patch means the newest 1.7.
+    pub fn has_fabric_tls(&self) -> bool {
+        self.line() > (1, 7) || (self.line() == (1, 7) && self.patch.is_none_or(|p| p >= 3))
+    }
+
     /// Nodes record their binary version in the nodes configuration from 1.6 on.
     pub fn reports_binary_version(&self) -> bool {
         self.line() >= (1, 6)

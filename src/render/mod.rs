@@ -10,6 +10,7 @@ use toml_edit::{DocumentMut, InlineTable};
 
 pub use self::toml::parse_base;
 use self::toml::{set, string_array};
+use crate::domain::tls::TlsMode;
 use crate::domain::{Error, LogProvider, Replication, Role, Version};
 
 /// `[worker.snapshots]`
@@ -23,6 +24,17 @@ pub struct SnapshotSpec {
     pub aws_secret_access_key: Option<String>,
     pub aws_session_token: Option<String>,
     pub aws_profile: Option<String>,
+}
+
+/// `[tls]` (1.7.3 and later): TLS on the fabric port, for peers and for this provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsSpec {
+    pub mode: TlsMode,
+    pub cert_file: String,
+    pub key_file: String,
+    pub ca_files: Vec<String>,
+    pub require_client_auth: Option<bool>,
+    pub allowed_subject_names: Option<Vec<String>>,
 }
 
 /// Everything that goes into one node's configuration; values already checked.
@@ -41,6 +53,7 @@ pub struct NodeConfigSpec {
     pub location: Option<String>,
     pub version: Version,
     pub snapshots: Option<SnapshotSpec>,
+    pub tls: Option<TlsSpec>,
     pub base_config: Option<String>,
 }
 
@@ -125,6 +138,24 @@ pub fn render(spec: &NodeConfigSpec) -> Result<Rendered, Error> {
             set(&mut doc, &table, "aws-allow-http", allow);
         }
     }
+    if let Some(t) = &spec.tls {
+        let table = ["tls"];
+        set(&mut doc, &table, "mode", t.mode.as_str());
+        set(&mut doc, &table, "cert-file", t.cert_file.as_str());
+        set(&mut doc, &table, "key-file", t.key_file.as_str());
+        set(&mut doc, &table, "ca-files", string_array(&t.ca_files));
+        if let Some(auth) = t.require_client_auth {
+            set(&mut doc, &table, "require-client-auth", auth);
+        }
+        if let Some(names) = &t.allowed_subject_names {
+            set(
+                &mut doc,
+                &table,
+                "allowed-subject-names",
+                string_array(names),
+            );
+        }
+    }
     Ok(Rendered {
         toml: doc.to_string(),
         environment: env::environment(&doc),
@@ -164,8 +195,33 @@ mod tests {
                 aws_session_token: Some("TOKEN".into()),
                 aws_profile: None,
             }),
+            tls: None,
             base_config: None,
         }
+    }
+
+    #[test]
+    fn renders_the_tls_section() {
+        let mut s = spec("1.7.12");
+        s.tls = Some(TlsSpec {
+            mode: TlsMode::Require,
+            cert_file: "/etc/restate/node.pem".into(),
+            key_file: "/etc/restate/node.key".into(),
+            ca_files: vec!["/etc/restate/ca.pem".into()],
+            require_client_auth: Some(true),
+            allowed_subject_names: Some(vec!["restate-*".into()]),
+        });
+        let r = render(&s).unwrap();
+        assert!(
+            r.toml.ends_with(
+                "[tls]\nmode = \"require\"\ncert-file = \"/etc/restate/node.pem\"\n\
+                 key-file = \"/etc/restate/node.key\"\nca-files = [\"/etc/restate/ca.pem\"]\n\
+                 require-client-auth = true\nallowed-subject-names = [\"restate-*\"]\n"
+            ),
+            "{}",
+            r.toml
+        );
+        assert_eq!(r.environment["RESTATE_TLS__MODE"], "require");
     }
 
     #[test]

@@ -168,6 +168,7 @@ fn describe(attribute: &str, e: &Domain) -> (Option<&'static str>, String, Strin
             ),
         ),
         Domain::SnapshotStore(_) => plain("Invalid snapshot store settings".into()),
+        Domain::FabricTls(_) => plain("Invalid TLS settings".into()),
         Domain::UnknownState { .. } => plain(format!("Invalid {attribute}")),
         Domain::NoSuchNode(_) => plain("No such node".into()),
         Domain::Blocked { change, reason, fix } => (

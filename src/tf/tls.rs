@@ -190,14 +190,17 @@ pub fn validate(diags: &mut Diagnostics, block: &TlsBlock) {
             );
         }
     }
+    // The attribute of the pair that is set, if any.
     let set = |p: &Pem| {
-        !matches!(block.get(p.inline), Value::Null) || !matches!(block.get(p.file), Value::Null)
+        [p.inline, p.file]
+            .into_iter()
+            .find(|a| !matches!(block.get(a), Value::Null))
     };
-    if set(&CERT) != set(&KEY) {
-        let (given, missing) = if set(&CERT) {
-            ("client_cert", "client_key")
-        } else {
-            ("client_key", "client_cert")
+    if set(&CERT).is_some() != set(&KEY).is_some() {
+        let (given, missing) = match (set(&CERT), set(&KEY)) {
+            (Some(given), _) => (given, "client_key"),
+            (_, Some(given)) => (given, "client_cert"),
+            _ => return,
         };
         diags.error(
             "Incomplete client certificate",
@@ -207,6 +210,19 @@ pub fn validate(diags: &mut Diagnostics, block: &TlsBlock) {
             ),
             at(given),
         );
+    }
+    // Files named in the block are on this machine: read them now.
+    for pem in [&CA, &CERT, &KEY] {
+        if let Value::Value(path) = block.get(pem.file) {
+            if let Err(e) = std::fs::read_to_string(path) {
+                let e = TlsSettingsError::Unreadable {
+                    attribute: pem.file,
+                    path: path.clone(),
+                    reason: e.to_string(),
+                };
+                diags.error("Invalid provider TLS settings", e.to_string(), at(pem.file));
+            }
+        }
     }
     // Inline PEM values that are known now are checked now.
     if let (Value::Value(ca), Value::Null) = (&block.ca_cert, &block.ca_cert_file) {
