@@ -12,6 +12,8 @@ command -v protoc >/dev/null || apt_missing+=(protobuf-compiler)
 command -v ip >/dev/null || apt_missing+=(iproute2)
 command -v unshare >/dev/null || apt_missing+=(util-linux)
 command -v npm >/dev/null || apt_missing+=(nodejs npm)
+# The TLS test checks a node's health over mTLS with a client of its own.
+command -v curl >/dev/null || apt_missing+=(curl)
 if ((${#apt_missing[@]})); then
   echo "apt: installing ${apt_missing[*]}" >&2
   as_root apt-get update -qq
