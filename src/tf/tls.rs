@@ -366,8 +366,62 @@ mod tests {
         (cert.pem(), key.serialize_pem())
     }
 
+    /// Held by the tests that resolve settings: one of them sets the variables the others read.
+    static ENV: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    #[test]
+    fn each_value_may_come_from_its_environment_variable() {
+        let _env = ENV.lock().unwrap_or_else(|p| p.into_inner());
+        let (cert, key) = pem_pair();
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("client.key");
+        std::fs::write(&key_file, &key).unwrap();
+        // Only this test sets these variables.
+        std::env::set_var("RESTATE_TLS_CA_CERT", &cert);
+        std::env::set_var("RESTATE_TLS_CLIENT_CERT", &cert);
+        std::env::set_var(
+            "RESTATE_TLS_CLIENT_KEY_FILE",
+            key_file.display().to_string(),
+        );
+        std::env::set_var("RESTATE_TLS_SERVER_NAME", "restate.internal");
+        let s = resolve(None).unwrap();
+        assert_eq!(s.ca_pem.as_deref(), Some(cert.as_str()));
+        assert_eq!(
+            s.identity.as_ref().map(|i| i.key_pem.as_str()),
+            Some(key.as_str())
+        );
+        assert_eq!(s.server_name.as_deref(), Some("restate.internal"));
+        // A pair set in the block wins over its variables; the other pairs still come from them.
+        let block = TlsBlock {
+            ca_cert_file: Value::Value(key_file.display().to_string()),
+            ..TlsBlock::default()
+        };
+        assert!(matches!(
+            resolve(Some(&block)),
+            Err(TlsSettingsError::Invalid(_))
+        ));
+        let block = TlsBlock {
+            client_cert: Value::Value(cert.clone()),
+            client_key: Value::Value(key.clone()),
+            ..TlsBlock::default()
+        };
+        assert_eq!(
+            resolve(Some(&block)).unwrap().ca_pem.as_deref(),
+            Some(cert.as_str())
+        );
+        for v in [
+            "RESTATE_TLS_CA_CERT",
+            "RESTATE_TLS_CLIENT_CERT",
+            "RESTATE_TLS_CLIENT_KEY_FILE",
+            "RESTATE_TLS_SERVER_NAME",
+        ] {
+            std::env::remove_var(v);
+        }
+    }
+
     #[test]
     fn block_values_are_resolved_and_checked() {
+        let _env = ENV.lock().unwrap_or_else(|p| p.into_inner());
         let (cert, key) = pem_pair();
         let dir = tempfile::tempdir().unwrap();
         let ca_file = dir.path().join("ca.pem");
