@@ -1,5 +1,6 @@
 //! The real `terraform` binary against the freshly built provider, through `dev_overrides` in a
-//! temporary CLI config (`TF_CLI_CONFIG_FILE`); no registry is contacted.
+//! temporary CLI config (`TF_CLI_CONFIG_FILE`), or installed by `terraform init` from a filesystem
+//! mirror of the release files ([`write_mirror_cli_config`]); no registry is contacted.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -30,6 +31,22 @@ pub fn write_cli_config(dir: &Path, provider_dir: &Path) -> PathBuf {
         format!(
             "provider_installation {{\n  dev_overrides {{\n    \"{PROVIDER_SOURCE}\" = {:?}\n  }}\n  direct {{}}\n}}\n",
             provider_dir.to_string_lossy()
+        ),
+    )
+    .expect("write terraformrc");
+    path
+}
+
+/// Writes a CLI config without `dev_overrides`: this provider is installed only from the
+/// filesystem mirror at `mirror` (what scripts/install-local-mirror.sh fills), every other
+/// provider from nowhere, so `terraform init` contacts no registry. Returns its path.
+pub fn write_mirror_cli_config(dir: &Path, mirror: &Path) -> PathBuf {
+    let path = dir.join("terraformrc");
+    std::fs::write(
+        &path,
+        format!(
+            "provider_installation {{\n  filesystem_mirror {{\n    path    = {:?}\n    include = [\"{PROVIDER_SOURCE}\"]\n  }}\n}}\n",
+            mirror.to_string_lossy()
         ),
     )
     .expect("write terraformrc");
@@ -308,6 +325,20 @@ impl Workspace {
             .tempdir()
             .expect("temp dir");
         let cli_config = write_cli_config(dir.path(), &provider_dir());
+        Workspace {
+            dir,
+            cli_config,
+            sub: PathBuf::new(),
+        }
+    }
+
+    /// A workspace whose terraform runs with the CLI config at `cli_config` (from
+    /// [`write_mirror_cli_config`], say) instead of one with `dev_overrides`.
+    pub fn with_cli_config(cli_config: PathBuf) -> Workspace {
+        let dir = tempfile::Builder::new()
+            .prefix("tf-")
+            .tempdir()
+            .expect("temp dir");
         Workspace {
             dir,
             cli_config,
