@@ -1,5 +1,6 @@
 data "restate_cluster_status" "this" {
-  depends_on = [restate_cluster_config.this]
+  # In the configuration that changes the cluster, read it after the change:
+  # depends_on = [restate_cluster_config.this]
 }
 
 output "log_providers" {

@@ -18,12 +18,19 @@ data "restate_node_config" "n2" {
     # no keys and no profile: the SDK uses the VM's instance role
   }
 
-  base_config = file("${path.module}/restate.base.toml")
+  # What the provider does not manage; the managed keys override the same keys here.
+  base_config = <<-TOML
+    base-dir = "/var/lib/restate"
+
+    [admin]
+    bind-address = "0.0.0.0:9070"
+  TOML
 }
 
-resource "aws_instance" "n2" {
-  # ...
-  user_data = templatefile("${path.module}/cloud-init.yaml", {
-    restate_toml = data.restate_node_config.n2.toml
-  })
+# The machine's user data, a config map, ...: e.g. an aws_instance's
+#   user_data = templatefile("cloud-init.yaml.tftpl", { restate_toml = data.restate_node_config.n2.toml })
+# as in examples/aws-cluster.
+output "n2_restate_toml" {
+  value     = data.restate_node_config.n2.toml
+  sensitive = true
 }

@@ -1,5 +1,16 @@
-# Next to each node's machine (here an EC2 instance): the gate is replaced with the machine and
-# destroyed before it, so a version change replaces the machines one at a time.
+variable "restate_version" {
+  type    = string
+  default = "1.7.12"
+}
+
+# n2's machine: here a stand-in replaced when the version changes, in a real configuration an
+# instance whose user data (the rendered restate.toml) changes with it (examples/aws-cluster).
+resource "terraform_data" "n2_machine" {
+  triggers_replace = [var.restate_version]
+}
+
+# Next to each node's machine: the gate is replaced with the machine and destroyed before it, so a
+# version change replaces the machines one at a time.
 resource "restate_restart_gate" "n2" {
   node             = "n2"
   roles            = ["worker", "admin", "metadata-server", "log-server", "http-ingress"]
@@ -11,7 +22,7 @@ resource "restate_restart_gate" "n2" {
   }
 
   lifecycle {
-    replace_triggered_by = [aws_instance.n2]
+    replace_triggered_by = [terraform_data.n2_machine]
   }
-  depends_on = [aws_instance.n2]
+  depends_on = [terraform_data.n2_machine]
 }
