@@ -1,6 +1,11 @@
 variable "name" {
   description = "The node's node-name (unique in the cluster)."
   type        = string
+
+  validation {
+    condition     = var.name != "" && trimspace(var.name) == var.name
+    error_message = "name must not be empty nor start or end with spaces."
+  }
 }
 
 variable "cluster_name" {
@@ -12,6 +17,13 @@ variable "roles" {
   description = "Roles: worker, admin, metadata-server, log-server, http-ingress."
   type        = set(string)
   default     = ["worker", "admin", "metadata-server", "log-server", "http-ingress"]
+
+  validation {
+    condition = length(var.roles) > 0 && alltrue([
+      for r in var.roles : contains(["worker", "admin", "metadata-server", "log-server", "http-ingress"], r)
+    ])
+    error_message = "roles must be one or more of worker, admin, metadata-server, log-server, http-ingress."
+  }
 }
 
 variable "advertised_address" {
@@ -96,6 +108,11 @@ variable "on_destroy" {
   description = "What destroying the node does: \"remove\" (remove it from the cluster safely, before its machine stops) or \"forget\" (only stop tracking it; set it on every node and apply before taking the whole cluster down)."
   type        = string
   default     = "remove"
+
+  validation {
+    condition     = contains(["remove", "forget"], var.on_destroy)
+    error_message = "on_destroy must be \"remove\" or \"forget\"."
+  }
 }
 
 variable "remove_timeout" {
