@@ -1,5 +1,5 @@
-//! The examples: formatted, valid against the provider's schema, the quickstart as documented, and
-//! the demo's Terraform version check and Ctrl-C.
+//! The examples: formatted, the quickstart as documented, and the demo's Terraform version check
+//! and Ctrl-C. (Their validation against the provider's schema is tests/examples_validate.rs's.)
 
 mod support;
 
@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use support::ctl::{self, ClusterConfigView};
 use support::restate::{project_root, ALL_ROLES};
-use support::terraform::{terraform_bin, Workspace};
+use support::terraform::terraform_bin;
 
 #[test]
 fn every_example_is_formatted() {
@@ -23,27 +23,6 @@ fn every_example_is_formatted() {
         "terraform fmt -check failed:\n{}",
         String::from_utf8_lossy(&out.stdout)
     );
-}
-
-/// The examples that use only this provider and Terraform's built-ins validate against the
-/// provider's real schema (the AWS one needs the AWS provider, which cannot be installed here).
-#[test]
-fn local_examples_validate_against_the_provider_schema() {
-    for example in ["quickstart", "single-to-multi-node", "modules/restate-node"] {
-        let ws = Workspace::from_example(&project_root().join("examples").join(example));
-        let run = ws.run(&["validate", "-no-color"]);
-        assert_eq!(run.code, 0, "{example}:\n{}", run.text());
-        assert!(
-            run.stdout.contains("Success! The configuration is valid"),
-            "{example}:\n{}",
-            run.text()
-        );
-    }
-    // The local cluster uses the shared modules beside it: the whole tree, modules installed.
-    let ws = Workspace::from_examples_tree("local-cluster");
-    ws.run(&["get", "-no-color"]).ok();
-    let run = ws.run(&["validate", "-no-color"]);
-    assert_eq!(run.code, 0, "local-cluster:\n{}", run.text());
 }
 
 /// On a Terraform without terraform_data the demo stops at once, saying why.

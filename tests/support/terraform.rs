@@ -53,6 +53,43 @@ pub fn write_mirror_cli_config(dir: &Path, mirror: &Path) -> PathBuf {
     path
 }
 
+/// This test run's provider packaged by `scripts/release.sh --binary` into `dir/dist` and
+/// installed by `scripts/install-local-mirror.sh` into the filesystem mirror `dir/mirror`
+/// (`unpacked`: the unpacked layout, else the zip), which it returns.
+pub fn release_mirror(dir: &Path, unpacked: bool) -> PathBuf {
+    let root = super::restate::project_root();
+    let dist = dir.join("dist");
+    let mirror = dir.join("mirror");
+    let run = |script: &str, args: &[&std::ffi::OsStr]| {
+        let out = Command::new(root.join("scripts").join(script))
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("run scripts/{script}: {e}"));
+        assert!(
+            out.status.success(),
+            "scripts/{script} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let binary = env!("CARGO_BIN_EXE_terraform-provider-restate");
+    run(
+        "release.sh",
+        &[
+            "--binary".as_ref(),
+            binary.as_ref(),
+            "--out".as_ref(),
+            dist.as_os_str(),
+        ],
+    );
+    let mut args: Vec<&std::ffi::OsStr> = vec!["--from".as_ref(), dist.as_os_str()];
+    if unpacked {
+        args.push("--unpacked".as_ref());
+    }
+    args.push(mirror.as_os_str());
+    run("install-local-mirror.sh", &args);
+    mirror
+}
+
 /// A Terraform working directory with its own state.
 pub struct Workspace {
     pub dir: tempfile::TempDir,
@@ -344,6 +381,17 @@ impl Workspace {
             cli_config,
             sub: PathBuf::new(),
         }
+    }
+
+    /// The same workspace, its terraform run with the CLI config at `cli_config` instead.
+    pub fn using_cli_config(mut self, cli_config: PathBuf) -> Workspace {
+        self.cli_config = cli_config;
+        self
+    }
+
+    /// The directory terraform runs in.
+    pub fn work_dir(&self) -> PathBuf {
+        self.dir.path().join(&self.sub)
     }
 
     /// A copy of the project's whole `examples/` tree, running in `examples/NAME`: for an example
