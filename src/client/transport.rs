@@ -207,7 +207,7 @@ impl AdminClient {
         self.rpcs.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let call = async move {
-            let mut grpc = tonic::client::Grpc::new(channel);
+            let mut grpc = tonic::client::Grpc::new(HttpStatusCheck(channel));
             grpc.ready()
                 .await
                 .map_err(|e| tonic::Status::unavailable(format!("connection failed: {e}")))?;
@@ -231,6 +231,12 @@ impl AdminClient {
                     after: timeout,
                 })
             }
+            Ok(Err(status)) if not_served_here(&status).is_some() => Err(Error::Status {
+                endpoint: endpoint.to_string(),
+                method,
+                code: tonic::Code::Unimplemented,
+                message: not_served_here(&status).unwrap_or_default(),
+            }),
             Ok(Err(status)) => match self.tls_problem(endpoint, &status).await {
                 Some(problem) => Err(Error::Tls {
                     endpoint: endpoint.to_string(),
@@ -594,6 +600,63 @@ impl AdminClient {
     }
 }
 
+/// A node that does not serve a gRPC service at all (a node without the role that serves it)
+/// answers with a plain HTTP error page, which gRPC would report as a garbled message
+/// (`INTERNAL: invalid compression flag … 404 Not Found`). Told apart here by the HTTP status,
+/// as a reason to try the next node.
+#[derive(Debug, thiserror::Error)]
+#[error("the node answered HTTP {0} (it does not serve this service)")]
+struct NotServedHere(tonic::codegen::http::StatusCode);
+
+/// The channel, with responses whose HTTP status says "not served here" turned into
+/// [`NotServedHere`].
+#[derive(Clone)]
+struct HttpStatusCheck(Channel);
+
+impl tonic::codegen::Service<tonic::codegen::http::Request<tonic::body::BoxBody>>
+    for HttpStatusCheck
+{
+    type Response = tonic::codegen::http::Response<tonic::body::BoxBody>;
+    type Error = tonic::codegen::StdError;
+    type Future = tonic::codegen::BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(
+        &mut self,
+        request: tonic::codegen::http::Request<tonic::body::BoxBody>,
+    ) -> Self::Future {
+        use tonic::codegen::http::StatusCode;
+        let response = self.0.call(request);
+        Box::pin(async move {
+            let response = response.await?;
+            match response.status() {
+                s @ (StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED) => {
+                    Err(Box::new(NotServedHere(s)) as tonic::codegen::StdError)
+                }
+                _ => Ok(response),
+            }
+        })
+    }
+}
+
+/// Whether a failed call's error chain says the node does not serve the service.
+fn not_served_here(status: &tonic::Status) -> Option<String> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(status);
+    while let Some(e) = next {
+        if let Some(n) = e.downcast_ref::<NotServedHere>() {
+            return Some(n.to_string());
+        }
+        next = e.source();
+    }
+    None
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -684,6 +747,133 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(450)).await;
         call().await.unwrap_err();
         assert!(client.rpc_count() > sent);
+    }
+
+    /// What a test node answers to every request.
+    #[derive(Clone)]
+    enum Answer {
+        /// An HTTP error page, as a node without the service answers.
+        Http(u16),
+        /// A gRPC status with no message.
+        Grpc(i32, &'static str),
+        /// `IdentResponse` for this cluster name.
+        Ident(&'static str),
+    }
+
+    /// A bare HTTP/2 server on loopback that answers every request with `answer`.
+    async fn node_answering(answer: Answer) -> String {
+        use http_body_util::{BodyExt, Full, StreamBody};
+        use hyper::body::Frame;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let answer = answer.clone();
+                let service = hyper::service::service_fn(move |_req| {
+                    let answer = answer.clone();
+                    async move {
+                        type Body = http_body_util::combinators::BoxBody<
+                            bytes::Bytes,
+                            std::convert::Infallible,
+                        >;
+                        let grpc = |payload: Vec<u8>, code: i32, message: &str| {
+                            let mut trailers = tonic::codegen::http::HeaderMap::new();
+                            trailers.insert("grpc-status", code.to_string().parse().unwrap());
+                            trailers.insert("grpc-message", message.parse().unwrap());
+                            let mut frames = Vec::new();
+                            if !payload.is_empty() {
+                                frames.push(Ok(Frame::data(bytes::Bytes::from(payload))));
+                            }
+                            frames.push(Ok(Frame::trailers(trailers)));
+                            let body: Body = StreamBody::new(tokio_stream::iter(frames)).boxed();
+                            hyper::Response::builder()
+                                .header("content-type", "application/grpc")
+                                .body(body)
+                                .unwrap()
+                        };
+                        let response = match answer {
+                            Answer::Http(code) => hyper::Response::builder()
+                                .status(code)
+                                .body(
+                                    Full::new(bytes::Bytes::from_static(b"<html>404</html>"))
+                                        .boxed(),
+                                )
+                                .unwrap(),
+                            Answer::Grpc(code, message) => grpc(Vec::new(), code, message),
+                            Answer::Ident(cluster) => {
+                                let ident = wire::IdentResponse {
+                                    cluster_name: cluster.into(),
+                                    ..Default::default()
+                                };
+                                let message = prost::Message::encode_to_vec(&ident);
+                                let mut framed = vec![0u8];
+                                framed.extend_from_slice(&(message.len() as u32).to_be_bytes());
+                                framed.extend_from_slice(&message);
+                                grpc(framed, 0, "")
+                            }
+                        };
+                        Ok::<_, std::convert::Infallible>(response)
+                    }
+                });
+                tokio::spawn(async move {
+                    let _ = hyper::server::conn::http2::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    )
+                    .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+                    .await;
+                });
+            }
+        });
+        format!("http://127.0.0.1:{port}")
+    }
+
+    #[tokio::test]
+    async fn a_node_that_does_not_serve_the_call_or_is_shutting_down_hands_it_to_the_next() {
+        for first in [
+            Answer::Http(404),
+            Answer::Grpc(12, "unimplemented"),
+            Answer::Grpc(10, "shutting down"),
+        ] {
+            let endpoints = vec![
+                node_answering(first).await,
+                node_answering(Answer::Ident("prod")).await,
+            ];
+            let client = AdminClient::new(settings(
+                endpoints.clone(),
+                Duration::from_secs(2),
+                RetryPolicy::default(),
+            ))
+            .unwrap();
+            let (answered_by, ident) = client
+                .call_routed::<_, wire::IdentResponse>(
+                    Route::Ident,
+                    wire::methods::GET_IDENT,
+                    wire::Empty {},
+                    Duration::from_secs(2),
+                    AfterTimeout::Retry,
+                )
+                .await
+                .unwrap();
+            assert_eq!(answered_by, endpoints[1]);
+            assert_eq!(ident.cluster_name, "prod");
+        }
+        // Alone, the 404 is reported as what it is, not as a garbled message.
+        let client = AdminClient::new(settings(
+            vec![node_answering(Answer::Http(404)).await],
+            Duration::from_secs(2),
+            RetryPolicy::default(),
+        ))
+        .unwrap();
+        let err = client
+            .call_at::<_, wire::IdentResponse>(
+                client.settings().endpoints[0].as_str(),
+                wire::methods::GET_IDENT,
+                wire::Empty {},
+            )
+            .await
+            .unwrap_err();
+        assert!(err.not_served_here(), "{err}");
+        assert!(err.to_string().contains("HTTP 404"), "{err}");
     }
 
     /// An endpoint that refuses connections: a port just released.
