@@ -68,6 +68,16 @@ pub enum Error {
         partition_id: u32,
         message: String,
     },
+    /// No node reports the metadata servers' configuration.
+    #[error("no node reports a metadata server configuration")]
+    NoMetadataServerStatus,
+    /// The metadata servers' group could not be asked to remove a node: no member has an address
+    /// in the nodes configuration.
+    #[error("no member of the metadata servers has a known address to remove N{node_id} through")]
+    NoMetadataMemberAddress { node_id: u32 },
+    /// A node the cluster's nodes configuration does not list.
+    #[error("node N{node_id} is not in the nodes configuration")]
+    UnknownNode { node_id: u32 },
     /// A value changed between the read and the write (its version moved): nothing was written.
     #[error("{what} was changed by someone else while this provider edited it ({detail})")]
     Conflict { what: String, detail: String },

@@ -186,10 +186,7 @@ impl AdminClient {
         if newest.is_none() {
             return Err(match errors.pop() {
                 Some(e) => e,
-                None => Error::Decode {
-                    what: "the metadata servers' status".into(),
-                    reason: "no node reports a metadata server configuration".into(),
-                },
+                None => Error::NoMetadataServerStatus,
             });
         }
         Ok(group)
@@ -237,10 +234,7 @@ impl AdminClient {
                 }
             }
             if started.elapsed() >= timeout {
-                return Err(last.unwrap_or(Error::Decode {
-                    what: "the metadata servers' group".into(),
-                    reason: format!("no member's address is known to remove N{node_id}"),
-                }));
+                return Err(last.unwrap_or(Error::NoMetadataMemberAddress { node_id }));
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
@@ -251,10 +245,7 @@ impl AdminClient {
     pub async fn add_metadata_member(&self, node_id: u32) -> Result<(), Error> {
         let nodes = self.nodes_configuration().await?;
         let Some(node) = nodes.node_by_id(node_id) else {
-            return Err(Error::Decode {
-                what: NODES_CONFIG.into(),
-                reason: format!("node N{node_id} is not in it"),
-            });
+            return Err(Error::UnknownNode { node_id });
         };
         let result: Result<wire::Empty, Error> = self
             .call_at(
