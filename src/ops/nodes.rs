@@ -31,16 +31,26 @@ pub async fn check_version(api: &dyn AdminApi, want: &NodeWant) -> Result<(), Er
 }
 
 /// Polls the cluster until the node is there as wanted, for at most `timeout`. Returns the node
-/// and the view it was found in (its cluster's name and fingerprint).
+/// and the view it was found in (its cluster's name and fingerprint). A cluster other than the
+/// one with fingerprint `expected` (when given) is refused at the first read, without waiting.
 pub async fn wait_until_ready(
     api: &dyn AdminApi,
     want: &NodeWant,
+    expected: Option<u64>,
     timeout: Duration,
 ) -> Result<(NodeView, ClusterView), Error> {
     let started = Instant::now();
     loop {
         let now = match view::read(api).await {
-            Ok(view) => match rules::node_readiness(&view, want) {
+            Ok(view) => match rules::check_fingerprint(
+                expected,
+                &api.endpoints().join(", "),
+                &view.cluster_name,
+                view.cluster_fingerprint,
+            )
+            .map_err(NotReady::Refused)
+            .and_then(|()| rules::node_readiness(&view, want))
+            {
                 Ok(node) => return Ok((node.clone(), view)),
                 Err(NotReady::Waiting(now)) => now,
                 Err(NotReady::Refused(e @ domain::Error::VersionUnknown { .. }))

@@ -158,6 +158,11 @@ pub(crate) fn node_want(
     })
 }
 
+/// The fingerprint recorded in `state`, if any.
+fn recorded_fingerprint(state: &State) -> Option<u64> {
+    known_str(&state.cluster_fingerprint).and_then(|f| f.parse().ok())
+}
+
 /// The cluster in `view` must be the one recorded in `state` (same fingerprint).
 fn check_cluster(
     diags: &mut Diagnostics,
@@ -165,15 +170,26 @@ fn check_cluster(
     view: &ClusterView,
     endpoint: &str,
 ) -> bool {
-    let recorded = known_str(&state.cluster_fingerprint).and_then(|f| f.parse().ok());
     rules::check_fingerprint(
-        recorded,
+        recorded_fingerprint(state),
         endpoint,
         &view.cluster_name,
         view.cluster_fingerprint,
     )
     .map_err(|e| diag::refused(diags, &e))
     .is_ok()
+}
+
+/// The cluster `facts` were read from must be the one recorded in `state`.
+fn check_facts_cluster(
+    diags: &mut Diagnostics,
+    api: &dyn AdminApi,
+    state: &State,
+    facts: &ops::lifecycle::Facts,
+) -> bool {
+    ops::lifecycle::check_cluster(api, facts, recorded_fingerprint(state))
+        .map_err(|e| diag::ops(diags, &e))
+        .is_ok()
 }
 
 /// Copies what the cluster reports into the computed attributes (and `roles`, so drift shows);
@@ -242,6 +258,11 @@ impl NodeResource {
         let Some(facts) = probe(ops::lifecycle::read_facts(api.as_ref())).await else {
             return;
         };
+        // A twin of the same name (destroy -refresh=false against another cluster): refused
+        // before its node of that name is judged, or found missing.
+        if !check_facts_cluster(diags, api.as_ref(), prior, &facts) {
+            return;
+        }
         let Ok(id) = ops::lifecycle::node_id(&facts, name) else {
             return; // Not in the cluster: nothing to remove.
         };
@@ -283,12 +304,11 @@ impl NodeResource {
             diag::ops(diags, &e);
             return None;
         }
-        let found = ops::nodes::wait_until_ready(api.as_ref(), &want, timeout).await;
+        // Another cluster is refused at the first read, before any wait or change.
+        let recorded = recorded_fingerprint(&planned);
+        let found = ops::nodes::wait_until_ready(api.as_ref(), &want, recorded, timeout).await;
         self.ctx.invalidate().await;
         let (node, view) = found.map_err(|e| diag::ops(diags, &e)).ok()?;
-        if !check_cluster(diags, &planned, &view, &api.endpoints().join(", ")) {
-            return None;
-        }
         let lifecycle = lifecycle_want(&mut Diagnostics::default(), &planned);
         let (node, view) = if lifecycle == LifecycleWant::default() {
             (node, view)
@@ -331,6 +351,9 @@ impl NodeResource {
         let Some(facts) = probe(ops::lifecycle::read_facts(api.as_ref())).await else {
             return;
         };
+        if !check_facts_cluster(diags, api.as_ref(), prior, &facts) {
+            return;
+        }
         let Ok(id) = ops::lifecycle::node_id(&facts, name) else {
             return;
         };
@@ -659,7 +682,8 @@ impl Resource for NodeResource {
             let api = self.ctx.api_or_report(diags)?;
             let timeout = Timeouts::of(&prior.timeouts, Op::Delete);
             let _turn = self.ctx.removal_turn().await;
-            let result = ops::lifecycle::remove_node(api, name, timeout).await;
+            let recorded = recorded_fingerprint(&prior);
+            let result = ops::lifecycle::remove_node(api, name, recorded, timeout).await;
             self.ctx.invalidate().await;
             diag::ops_ok(diags, result)?;
             return Some(());

@@ -189,7 +189,7 @@ impl Resource for RestartGateResource {
         if self.ctx.is_restarting(&want.name) {
             let api = self.ctx.api_or_report(diags)?;
             let timeout = Timeouts::of(&planned.timeouts, Op::Create);
-            let back = ops::nodes::wait_until_ready(api.as_ref(), &want, timeout).await;
+            let back = ops::nodes::wait_until_ready(api.as_ref(), &want, None, timeout).await;
             self.ctx.invalidate().await;
             diag::ops_ok(diags, back)?;
             self.ctx.set_restarting(&want.name, false);

@@ -69,6 +69,114 @@ async fn destroy_removes_the_node_step_by_step() {
     assert!(read.is_none(), "gone from the cluster, so from state");
 }
 
+/// What a removal or a lifecycle change writes to the fake cluster.
+fn written(fake: &FakeCluster) -> impl PartialEq + std::fmt::Debug {
+    fake.with(|s| {
+        (
+            s.nodes.clone(),
+            s.logs.clone(),
+            s.config.clone(),
+            s.metadata_left.clone(),
+            s.tombstones.clone(),
+            s.trims.clone(),
+            s.reconfigured.clone(),
+            s.exports.clone(),
+        )
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_removal_reaching_a_twin_cluster_is_refused_and_writes_nothing() {
+    let (fake, h) = cluster(three_nodes());
+    let n3 = track(&h, &managed("n3")).await;
+    let recorded = fake.with(|s| s.fingerprint);
+    // `terraform destroy -refresh=false` with the provider pointed at a cluster of the same name
+    // whose node n3 is another machine: no refresh tells them apart.
+    fake.with(|s| s.fingerprint = 99);
+    h.ctx.invalidate().await;
+    let before = written(&fake);
+    let (planned, d) = h.node.plan_destroy(&n3, &ValueEmpty::default()).await;
+    assert!(planned.is_none(), "the destroy was planned: {d:#?}");
+    let e = error(&d, "Another cluster");
+    assert!(
+        e.detail.contains("fingerprint 99") && e.detail.contains(&recorded.to_string()),
+        "{e:#?}"
+    );
+    // Apply checks again (the plan-time check is skipped when the cluster answers slowly).
+    let (gone, d) = h.node.destroy(&n3, &ValueEmpty::default()).await;
+    assert!(!gone, "the resource left the state: {d:#?}");
+    error(&d, "Another cluster");
+    assert_eq!(written(&fake), before, "the twin's node was touched");
+    // A twin without a node of that name: still an error, not "already gone".
+    fake.with(|s| {
+        s.nodes.retain(|n| n.record.name != "n3");
+        s.settle_logs();
+    });
+    h.ctx.invalidate().await;
+    let before = written(&fake);
+    let (gone, d) = h.node.destroy(&n3, &ValueEmpty::default()).await;
+    assert!(!gone, "{d:#?}");
+    error(&d, "Another cluster");
+    assert_eq!(written(&fake), before);
+    // Back on its own cluster, the removal goes ahead.
+    fake.with(|s| {
+        s.fingerprint = recorded;
+        s.nodes.push(fake::node(3, "n3", &Role::ALL));
+    });
+    h.ctx.invalidate().await;
+    let (gone, d) = h.node.plan_and_destroy(&n3, &ValueEmpty::default()).await;
+    assert!(gone, "{d:#?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_update_reaching_a_twin_cluster_is_refused_at_once_and_writes_nothing() {
+    let (fake, h) = cluster(three_nodes());
+    let mut config = managed("n2");
+    config.timeouts =
+        timeouts(serde_json::json!({"create": "20s", "update": "1h", "delete": null}));
+    let n2 = track(&h, &config).await;
+    let mut drain = config.clone();
+    drain.worker_state = s("draining");
+    // Planned against its own cluster; the provider reaches a twin at apply.
+    let planned = h
+        .node
+        .plan(Some((&n2, &ValueEmpty::default())), &drain)
+        .await;
+    assert!(planned.state.is_some(), "{:#?}", planned.diags);
+    fake.with(|s| s.fingerprint = 99);
+    h.ctx.invalidate().await;
+    let before = written(&fake);
+    let started = tokio::time::Instant::now();
+    let (state, d) = h.node.apply(Some(&n2), &planned, &drain).await;
+    assert!(state.is_none());
+    error(&d, "Another cluster");
+    assert_eq!(written(&fake), before, "the twin's node was changed");
+    // The twin has no node n2: refused at the first read, not after waiting out `update` (1 h).
+    fake.with(|s| {
+        s.nodes.retain(|n| n.record.name != "n2");
+        s.settle_logs();
+    });
+    h.ctx.invalidate().await;
+    let mut roles = config.clone();
+    roles.roles = crate::tf::value::string_list(["worker"]);
+    let planned = h
+        .node
+        .plan(Some((&n2, &ValueEmpty::default())), &roles)
+        .await;
+    let (state, d) = h.node.apply(Some(&n2), &planned, &roles).await;
+    assert!(state.is_none());
+    error(&d, "Another cluster");
+    assert!(
+        !d.iter().any(|d| d.summary.contains("did not join")),
+        "{d:#?}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "waited {:?}",
+        started.elapsed()
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn removing_two_nodes_that_are_each_safe_alone_is_refused_together() {
     let (fake, h) = cluster(three_nodes());
