@@ -496,16 +496,25 @@ async fn trim_logs_on(
 /// Waits until node `name` may stop for a restart: no node that `others_restarting` names is
 /// still coming back, every other node is alive, and the cluster without it keeps its metadata
 /// quorum and the replication it is configured for. A node that is not in the cluster may stop
-/// at once.
+/// at once. A cluster other than the one with fingerprint `expected` (when given) is refused at
+/// its first read: its node of that name is another machine.
 pub async fn wait_until_may_stop(
     api: &dyn AdminApi,
     name: &str,
+    expected: Option<u64>,
     others_restarting: impl Fn() -> Vec<String>,
     timeout: Duration,
 ) -> Result<(), Error> {
     let started = Instant::now();
+    // The cluster is checked at the first read that succeeds, also while others are pending.
+    let verified = std::sync::atomic::AtomicBool::new(expected.is_none());
+    let verified = &verified;
     wait_until(name, "safe to stop", started, timeout, || async {
         let pending = others_restarting();
+        if !verified.load(std::sync::atomic::Ordering::Relaxed) {
+            check_cluster(api, &read_facts(api).await?, expected)?;
+            verified.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         if !pending.is_empty() {
             return Ok(Some(format!(
                 "{} (stopped by this apply) not back yet",
@@ -513,6 +522,7 @@ pub async fn wait_until_may_stop(
             )));
         }
         let facts = read_facts(api).await?;
+        check_cluster(api, &facts, expected)?;
         let Some(id) = facts.by_name(name).map(|n| n.record.node_id) else {
             return Ok(None);
         };

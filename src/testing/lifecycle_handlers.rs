@@ -526,12 +526,63 @@ async fn a_teardown_stops_every_node_at_once() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_gate_created_with_its_node_asks_the_cluster_nothing() {
-    let (fake, h) = cluster(three_nodes());
-    let before = crate::ops::AdminApi::rpc_count(fake.as_ref());
+async fn a_gate_created_with_its_node_waits_for_nothing_and_records_the_cluster_when_it_can() {
+    // The cluster is not provisioned yet (the gate comes with the first machines): nothing to
+    // wait for, and no fingerprint yet.
+    let (fake, h) = cluster(FakeState::fresh("c"));
     let g = gate_created(&h, &gate("n9", "1.7.12")).await;
     assert_eq!(g.allow_downtime, Value::Value(false));
-    assert_eq!(crate::ops::AdminApi::rpc_count(fake.as_ref()), before);
+    assert_eq!(g.cluster_fingerprint, Value::Null);
+    // The next read, once the cluster is provisioned, records it.
+    fake.with(|s| *s = FakeState::provisioned("c", 2));
+    let (read, d) = h.gate.read(&g, &ValueEmpty::default()).await;
+    let (read, _) = read.unwrap_or_else(|| panic!("{d:#?}"));
+    let recorded = fake.with(|s| s.fingerprint.to_string());
+    assert_eq!(read.cluster_fingerprint, s(&recorded));
+    // A gate created on a running cluster records it at create.
+    let g = gate_created(&h, &gate("n1", "1.7.12")).await;
+    assert_eq!(g.cluster_fingerprint, s(&recorded));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_gate_refuses_another_cluster_and_never_lets_its_node_stop() {
+    let (fake, h) = cluster(three_nodes());
+    let g1 = gate_created(&h, &gate("n1", "1.7.12")).await;
+    let recorded = fake.with(|s| s.fingerprint);
+    assert_eq!(g1.cluster_fingerprint, s(&recorded.to_string()));
+    let (read, d) = h.gate.read(&g1, &ValueEmpty::default()).await;
+    assert_eq!(read.map(|r| r.0), Some(g1.clone()), "{d:#?}");
+    // A twin of the same name behind the endpoints.
+    fake.with(|s| s.fingerprint = 99);
+    h.ctx.invalidate().await;
+    let (read, d) = h.gate.read(&g1, &ValueEmpty::default()).await;
+    assert!(read.is_none());
+    let e = error(&d, "Another cluster");
+    assert!(
+        e.detail.contains("fingerprint 99") && e.detail.contains(&recorded.to_string()),
+        "{e:#?}"
+    );
+    let (planned, d) = h.gate.plan_destroy(&g1, &ValueEmpty::default()).await;
+    assert!(planned.is_none(), "{d:#?}");
+    error(&d, "Another cluster");
+    // Apply checks again; the node is not let stop, and nobody waits for it.
+    let (gone, d) = h.gate.destroy(&g1, &ValueEmpty::default()).await;
+    assert!(!gone, "{d:#?}");
+    error(&d, "Another cluster");
+    assert!(!h.ctx.is_restarting("n1"));
+    // The twin has no node n1 (which would let it stop at once): refused all the same.
+    fake.with(|s| s.nodes.retain(|n| n.record.name != "n1"));
+    h.ctx.invalidate().await;
+    let (gone, d) = h.gate.destroy(&g1, &ValueEmpty::default()).await;
+    assert!(!gone, "{d:#?}");
+    error(&d, "Another cluster");
+    // allow_downtime lets it go without asking any cluster (a teardown whose VMs are gone).
+    let mut down = g1.clone();
+    down.allow_downtime = Value::Value(true);
+    let rpcs = crate::ops::AdminApi::rpc_count(fake.as_ref());
+    let (gone, d) = h.gate.plan_and_destroy(&down, &ValueEmpty::default()).await;
+    assert!(gone, "{d:#?}");
+    assert_eq!(crate::ops::AdminApi::rpc_count(fake.as_ref()), rpcs);
 }
 
 #[tokio::test(start_paused = true)]
