@@ -323,6 +323,54 @@ fn a_running_clusters_values_are_not_lowered_unseen_and_unset_values_are_left_al
 }
 
 #[test]
+fn a_change_made_between_plan_and_apply_is_not_overwritten() {
+    crate::e2e!();
+    let mut n1 = Node::start(NodeSpec::new("n1", "between", ALL_ROLES));
+    n1.provision("replicated");
+    let url = n1.fabric_url();
+    let ws = Workspace::new();
+    let tf = |size: u32| {
+        config_tf(
+            std::slice::from_ref(&url),
+            &format!(
+                "  log_provider     = \"replicated\"\n  log_replication  = \"1\"\n  log_nodeset_size = {size}\n"
+            ),
+        )
+    };
+    ws.write(&tf(0));
+    ws.apply().ok();
+    // The plan changes the nodeset size from 0 to 1.
+    ws.write(&tf(1));
+    let plan_file = ws.dir.path().join("between.tfplan");
+    let out = format!("-out={}", plan_file.display());
+    ws.run(&["plan", "-no-color", "-input=false", &out]).ok();
+    // Someone sets it to 3 before the plan is applied.
+    n1.ctl(&["config", "set", "--log-default-nodeset-size", "3", "--yes"]);
+    let run = ws.run(&[
+        "apply",
+        "-no-color",
+        "-input=false",
+        plan_file.to_str().unwrap(),
+    ]);
+    run.failed_with(&[
+        "The cluster configuration changed since it was checked",
+        "log_nodeset_size was 0 when checked and is 3 now",
+        "Nothing was written",
+    ]);
+    assert_eq!(
+        ctl::cluster_config(&url).nodeset_size.as_deref(),
+        Some("3"),
+        "their change was overwritten"
+    );
+    // A new plan shows the cluster as it is now, and its apply writes the configuration.
+    let (code, plan) = plan_code(&ws);
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("3 -> 1"), "{plan}");
+    ws.apply().ok();
+    assert_eq!(ctl::cluster_config(&url).nodeset_size.as_deref(), Some("1"));
+}
+
+#[test]
 fn calls_go_to_the_nodes_that_can_answer_them() {
     crate::e2e!();
     let s3 = S3::start("routing");

@@ -134,7 +134,7 @@ pub enum Error {
     #[error("the endpoints belong to different clusters: {}", .0.join("; "))]
     SplitBrain(Vec<String>),
 
-    #[error("the cluster configuration changed while this apply was checking it ({what}): someone else changed it at the same time")]
+    #[error("the cluster configuration changed after this plan or apply checked it ({what}): someone else changed it meanwhile")]
     ConfigChangedDuringApply { what: String },
 
     #[error("cluster \"{cluster_name}\" runs {setting} {current}; {desired} would lower it, and this resource did not create the cluster's configuration")]

@@ -242,6 +242,61 @@ pub fn advice(current: &ClusterConfig, desired: &DesiredConfig, creating: bool) 
         .collect()
 }
 
+/// A write of `desired` must not undo a change someone made since the configuration was seen as
+/// `expected` (by the plan, or earlier in this apply): refused when a setting the write sets
+/// moved from `expected` to a value other than the one it would write. (A setting the user does
+/// not set is taken from the cluster as read just before the write, so it is never undone.)
+pub fn check_unchanged_since(
+    expected: &ClusterConfig,
+    current: &ClusterConfig,
+    desired: &DesiredConfig,
+) -> Result<(), Error> {
+    let show = |r: &Option<Replication>| r.as_ref().map_or("-".to_string(), Replication::canonical);
+    let mut moved = Vec::new();
+    if expected.log_provider != current.log_provider && desired.log_provider != current.log_provider
+    {
+        moved.push((
+            "log_provider",
+            expected.log_provider.to_string(),
+            current.log_provider.to_string(),
+        ));
+    }
+    for (setting, was, now, want) in [
+        (
+            "log_replication",
+            &expected.log_replication,
+            &current.log_replication,
+            &desired.log_replication,
+        ),
+        (
+            "partition_replication",
+            &expected.partition_replication,
+            &current.partition_replication,
+            &desired.partition_replication,
+        ),
+    ] {
+        if want.is_some() && was != now && want != now {
+            moved.push((setting, show(was), show(now)));
+        }
+    }
+    if let Some(n) = desired.log_nodeset_size {
+        let (was, now) = (expected.log_nodeset_size, current.log_nodeset_size);
+        if was != now && n != now {
+            moved.push(("log_nodeset_size", was.to_string(), now.to_string()));
+        }
+    }
+    if moved.is_empty() {
+        return Ok(());
+    }
+    Err(Error::ConfigChangedDuringApply {
+        what: moved
+            .iter()
+            .map(|(setting, was, now)| format!("{setting} was {was} when checked and is {now} now"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
 /// Creating the resource on a running cluster must not lower its replication unseen: that is
 /// refused unless `allowed` (the user says so explicitly, or imports the resource first).
 pub fn check_create(
@@ -756,6 +811,42 @@ mod tests {
             log_replication: None,
             log_nodeset_size: 0,
         }
+    }
+
+    #[test]
+    fn a_write_never_undoes_a_change_made_since_the_values_were_seen() {
+        let mut seen = local();
+        seen.log_provider = LogProvider::Replicated;
+        seen.log_replication = Some(r("1"));
+        let desired = DesiredConfig {
+            log_provider: LogProvider::Replicated,
+            log_replication: Some(r("1")),
+            partition_replication: None,
+            log_nodeset_size: Some(2),
+        };
+        assert_eq!(check_unchanged_since(&seen, &seen, &desired), Ok(()));
+        // A managed setting moved: the write would set it back.
+        let mut now = seen.clone();
+        now.log_replication = Some(r("{node: 3}"));
+        let e = check_unchanged_since(&seen, &now, &desired).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("log_replication was 1 when checked and is 3 now"),
+            "{e}"
+        );
+        // Moved to the value the write sets anyway: nothing is undone.
+        now.log_replication = Some(r("1"));
+        now.log_nodeset_size = 2;
+        assert_eq!(check_unchanged_since(&seen, &now, &desired), Ok(()));
+        // A setting the write leaves to the cluster: not undone either.
+        now.partition_replication = Some(r("3"));
+        assert_eq!(check_unchanged_since(&seen, &now, &desired), Ok(()));
+        // The nodeset size moved elsewhere.
+        now.log_nodeset_size = 5;
+        assert!(check_unchanged_since(&seen, &now, &desired)
+            .unwrap_err()
+            .to_string()
+            .contains("log_nodeset_size was 0 when checked and is 5 now"));
     }
 
     #[test]

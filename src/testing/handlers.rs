@@ -1129,7 +1129,7 @@ async fn a_change_made_during_the_apply_is_not_overwritten() {
         .plan_and_apply(Some((&state, &private)), &mine)
         .await;
     assert!(applied.is_none());
-    let e = error(&d, "The cluster configuration changed during the apply");
+    let e = error(&d, "The cluster configuration changed since it was checked");
     assert!(e.detail.contains("Nothing was written"), "{e:#?}");
     assert_eq!(fake.with(|s| s.config.clone()), theirs);
 
@@ -1147,6 +1147,85 @@ async fn a_change_made_during_the_apply_is_not_overwritten() {
         fake.with(|s| s.config.log_replication.clone()),
         Some(Replication::nodes(2))
     );
+}
+
+#[tokio::test]
+async fn a_change_made_between_plan_and_apply_is_not_overwritten() {
+    let (fake, h) = cluster(FakeState::provisioned("c", 2));
+    fake.with(|s| s.nodes.push(fake::node(2, "n2", &Role::ALL)));
+    let base = replicated(|c| c.log_replication = s("1"));
+    let (state, _) = h.cluster_config.plan_and_apply(None, &base).await;
+    let (state, private) = state.unwrap();
+    // The plan changes the nodeset size, and keeps log_replication at 1 as the cluster has it.
+    let mine = replicated(|c| {
+        c.log_replication = s("1");
+        c.log_nodeset_size = Value::Value(2);
+    });
+    let planned = h.cluster_config.plan(Some((&state, &private)), &mine).await;
+    assert!(planned.state.is_some(), "{:#?}", planned.diags);
+    // Between plan and apply, someone runs `restatectl config set --log-replication 2`.
+    fake.with(|s| s.change_config(|c| c.log_replication = Some(Replication::nodes(2))));
+    let theirs = fake.with(|s| s.config.clone());
+    let (applied, d) = h.cluster_config.apply(Some(&state), &planned, &mine).await;
+    assert!(applied.is_none(), "{d:#?}");
+    let e = error(&d, "The cluster configuration changed since it was checked");
+    assert!(
+        e.detail
+            .contains("log_replication was 1 when checked and is 2 now")
+            && e.detail.contains("Nothing was written"),
+        "{e:#?}"
+    );
+    assert_eq!(
+        fake.with(|s| s.config.clone()),
+        theirs,
+        "their change was undone"
+    );
+
+    // A change to a setting this configuration leaves to the cluster (partition_replication) is
+    // not undone by the write, so it is no reason to refuse; neither is one to the value the
+    // write sets anyway.
+    let (state, _) = h.cluster_config.read(&state, &private).await;
+    let (state, private) = state.unwrap();
+    let mine = replicated(|c| {
+        c.log_replication = s("2");
+        c.log_nodeset_size = Value::Value(2);
+    });
+    let planned = h.cluster_config.plan(Some((&state, &private)), &mine).await;
+    fake.with(|s| {
+        s.change_config(|c| {
+            c.partition_replication = Some(Replication::nodes(2));
+            c.log_nodeset_size = 2;
+        })
+    });
+    let (applied, d) = h.cluster_config.apply(Some(&state), &planned, &mine).await;
+    assert!(applied.is_some(), "{d:#?}");
+    assert_eq!(
+        fake.with(|s| s.config.partition_replication.clone()),
+        Some(Replication::nodes(2))
+    );
+
+    // On create, the configuration checked against the running cluster is what the write
+    // assumes: a change right after that check is not overwritten either.
+    let (fake, h) = cluster(FakeState::provisioned("c", 2));
+    fake.with(|s| s.nodes.push(fake::node(2, "n2", &Role::ALL)));
+    let create = replicated(|c| c.log_nodeset_size = Value::Value(2));
+    let planned = h.cluster_config.plan(None, &create).await;
+    assert!(planned.state.is_some(), "{:#?}", planned.diags);
+    let theirs = fake.with(|s| {
+        let mut c = s.config.clone();
+        c.log_nodeset_size = 3;
+        s.interference = Some((1, c.clone()));
+        c
+    });
+    let (applied, d) = h.cluster_config.apply(None, &planned, &create).await;
+    assert!(applied.is_none(), "{d:#?}");
+    assert!(
+        error(&d, "The cluster configuration changed since it was checked")
+            .detail
+            .contains("log_nodeset_size was 0 when checked and is 3 now"),
+        "{d:#?}"
+    );
+    assert_eq!(fake.with(|s| s.config.clone()), theirs);
 }
 
 #[tokio::test]

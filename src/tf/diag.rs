@@ -144,7 +144,7 @@ fn describe(attribute: &str, e: &Domain) -> (Option<&'static str>, String, Strin
         ),
         Domain::ConfigChangedDuringApply { .. } => (
             None,
-            "The cluster configuration changed during the apply".into(),
+            "The cluster configuration changed since it was checked".into(),
             format!(
                 "{e}. Nothing was written, so the other change stands. Run terraform plan again to see \
                  the cluster as it is now, and apply then."
