@@ -57,7 +57,7 @@ pub(super) fn assert_error(diags: &[Diag], summary: &str, attribute: &str) {
     );
 }
 
-fn replicated(extra: impl FnOnce(&mut cluster_config::State)) -> cluster_config::State {
+pub(super) fn replicated(extra: impl FnOnce(&mut cluster_config::State)) -> cluster_config::State {
     let mut c = cluster_config::State {
         log_provider: s("replicated"),
         ..Default::default()
@@ -336,84 +336,6 @@ async fn bad_values_are_refused_at_the_attribute_before_the_cluster_is_asked() {
     assert_eq!(fake.rpc_count(), rpcs, "no call for a refused value");
 }
 
-/// Every Optional+Computed attribute: set, apply, remove, and the plan shows the documented
-/// default (for the booleans) or keeps the cluster's value (for the values the cluster owns).
-#[tokio::test]
-async fn removing_an_attribute_brings_back_its_default() {
-    let (_fake, h) = cluster(FakeState::provisioned("c", 2));
-    type Set = fn(&mut cluster_config::State);
-    type Get = fn(&cluster_config::State) -> String;
-    let cases: [(&str, Set, Get, &str); 7] = [
-        (
-            "provision",
-            |c| c.provision = Value::Value(true),
-            |c| format!("{:?}", c.provision),
-            "false",
-        ),
-        (
-            "wait_for_logs",
-            |c| c.wait_for_logs = Value::Value(false),
-            |c| format!("{:?}", c.wait_for_logs),
-            "true",
-        ),
-        (
-            "skip_safety_checks",
-            |c| c.skip_safety_checks = Value::Value(true),
-            |c| format!("{:?}", c.skip_safety_checks),
-            "false",
-        ),
-        (
-            "log_replication",
-            |c| c.log_replication = s("{node: 1}"),
-            |c| format!("{:?}", c.log_replication),
-            "\"{node: 1}\"",
-        ),
-        (
-            "partition_replication",
-            |c| c.partition_replication = s("1"),
-            |c| format!("{:?}", c.partition_replication),
-            "\"1\"",
-        ),
-        (
-            "log_nodeset_size",
-            |c| c.log_nodeset_size = Value::Value(0),
-            |c| format!("{:?}", c.log_nodeset_size),
-            "0",
-        ),
-        (
-            "num_partitions",
-            |c| c.num_partitions = Value::Value(2),
-            |c| format!("{:?}", c.num_partitions),
-            "2",
-        ),
-    ];
-    for (attribute, set, get, default) in cases {
-        let mut with = replicated(|_| {});
-        set(&mut with);
-        let (state, d) = h.cluster_config.plan_and_apply(None, &with).await;
-        let (state, private) = state.unwrap_or_else(|| panic!("{attribute}: {d:#?}"));
-        let (state, _) = h.cluster_config.read(&state, &private).await.0.unwrap();
-        let without = replicated(|_| {});
-        let planned = h
-            .cluster_config
-            .plan(Some((&state, &private)), &without)
-            .await;
-        let planned = planned.state.unwrap();
-        assert_eq!(get(&planned), default, "{attribute}");
-        let (after, _) = h
-            .cluster_config
-            .apply(
-                Some(&state),
-                &h.cluster_config
-                    .plan(Some((&state, &private)), &without)
-                    .await,
-                &without,
-            )
-            .await;
-        assert_eq!(get(&after.unwrap().0), default, "{attribute} after apply");
-    }
-}
-
 #[tokio::test]
 async fn refresh_follows_the_cluster_and_refuses_another_one() {
     let (fake, h) = cluster(FakeState::provisioned("c", 2));
@@ -585,7 +507,10 @@ async fn node_inputs_are_refused_at_their_attribute() {
 
 // --- restate_partition_snapshot ------------------------------------------------------------------
 
-fn snapshot_config(ids: Option<&[i64]>, trim: Option<bool>) -> partition_snapshot::State {
+pub(super) fn snapshot_config(
+    ids: Option<&[i64]>,
+    trim: Option<bool>,
+) -> partition_snapshot::State {
     partition_snapshot::State {
         partition_ids: ids.map_or(Value::Null, |ids| {
             Value::Value(ids.iter().map(|i| Value::Value(*i)).collect())

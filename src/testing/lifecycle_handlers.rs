@@ -10,7 +10,7 @@ use crate::domain::{LogProvider, Replication, Role};
 use crate::resources::{node, restart_gate};
 
 /// Three nodes with every role, partitions and logs at replication 2, logs on all three.
-fn three_nodes() -> FakeState {
+pub(super) fn three_nodes() -> FakeState {
     let mut state = FakeState::provisioned("c", 2);
     state.nodes.push(fake::node(2, "n2", &Role::ALL));
     state.nodes.push(fake::node(3, "n3", &Role::ALL));
@@ -22,7 +22,7 @@ fn three_nodes() -> FakeState {
     state
 }
 
-fn managed(name: &str) -> node::State {
+pub(super) fn managed(name: &str) -> node::State {
     let mut c = node_config(name, &Role::ALL);
     c.timeouts = timeouts(serde_json::json!({"create": "20s", "update": "20s", "delete": "60s"}));
     c
@@ -414,7 +414,7 @@ async fn a_removal_the_cluster_cannot_be_asked_about_is_an_error() {
 
 // --- restate_restart_gate ------------------------------------------------------------------------
 
-fn gate(name: &str, version: &str) -> restart_gate::State {
+pub(super) fn gate(name: &str, version: &str) -> restart_gate::State {
     restart_gate::State {
         node: s(name),
         roles: crate::tf::value::string_list(Role::ALL.iter().map(|r| r.as_str())),
