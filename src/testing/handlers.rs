@@ -11,7 +11,7 @@ use super::scenarios::{self, Handlers};
 use super::terraform::Diag;
 use crate::domain::{LogProvider, Replication, Role};
 use crate::ops::AdminApi;
-use crate::resources::{cluster_config, node, partition_snapshot};
+use crate::resources::{cluster_config, node, partition_snapshot, restart_gate};
 use crate::tf::value::string_list;
 use crate::tf::Timeouts;
 
@@ -725,15 +725,15 @@ enum PlanPath {
     Update,
     /// A replacement, because of these attributes.
     Replace(Vec<String>),
+    /// Refused at plan time: the first error's summary (a prefix of it) and attribute.
+    Refused(String, String),
 }
 
-/// The plan path of a successful plan (errors fail the test, naming `attribute`).
-fn plan_path<S, P>(attribute: &str, planned: &scenarios::Planned<S, P>) -> PlanPath {
-    assert!(
-        errors(&planned.diags).is_empty(),
-        "{attribute}: {:#?}",
-        planned.diags
-    );
+/// The plan path of a plan.
+fn plan_path<S, P>(planned: &scenarios::Planned<S, P>) -> PlanPath {
+    if let Some(e) = planned.diags.iter().find(|d| d.error) {
+        return PlanPath::Refused(e.summary.clone(), e.attribute.clone());
+    }
     match planned.replace.as_slice() {
         [] => PlanPath::Update,
         attrs => PlanPath::Replace(attrs.to_vec()),
@@ -744,12 +744,40 @@ fn replace(attribute: &str) -> PlanPath {
     PlanPath::Replace(vec![attribute.to_string()])
 }
 
-#[tokio::test]
+fn refused(summary: &str, attribute: &str) -> PlanPath {
+    PlanPath::Refused(summary.to_string(), attribute.to_string())
+}
+
+/// Checks one row: the plan path, and (for a plan that succeeds) that it shows a diff.
+#[track_caller]
+fn assert_row<S: PartialEq + std::fmt::Debug, P>(
+    resource: &str,
+    attribute: &str,
+    prior: &S,
+    planned: &scenarios::Planned<S, P>,
+    expected: &PlanPath,
+) {
+    assert_eq!(
+        &plan_path(planned),
+        expected,
+        "{resource}.{attribute}: {:#?}",
+        planned.diags
+    );
+    if !matches!(expected, PlanPath::Refused(..)) {
+        assert_ne!(
+            planned.state.as_ref(),
+            Some(prior),
+            "{resource}.{attribute} shows no diff"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn every_attribute_change_plans_as_documented() {
     let (fake, h) = cluster(FakeState::provisioned("c", 4));
     fake.with(|s| s.nodes.push(fake::node(2, "n2", &Role::ALL)));
 
-    // restate_cluster_config: every argument updates in place.
+    // restate_cluster_config: every argument updates in place, but what Restate cannot do.
     let base = replicated(|c| {
         c.log_replication = s("1");
         c.partition_replication = s("1");
@@ -757,47 +785,110 @@ async fn every_attribute_change_plans_as_documented() {
     let (state, _) = h.cluster_config.plan_and_apply(None, &base).await;
     let (state, private) = state.unwrap();
     type Change = fn(&mut cluster_config::State);
-    let changes: [(&str, Change); 7] = [
-        ("log_replication", |c| c.log_replication = s("2")),
-        ("partition_replication", |c| {
-            c.partition_replication = s("2")
-        }),
-        ("log_nodeset_size", |c| c.log_nodeset_size = Value::Value(2)),
-        ("provision", |c| c.provision = Value::Value(true)),
-        ("wait_for_logs", |c| c.wait_for_logs = Value::Value(false)),
-        ("skip_safety_checks", |c| {
-            c.skip_safety_checks = Value::Value(true)
-        }),
-        ("timeouts", |c| {
-            c.timeouts = timeouts(serde_json::json!({"create": "1m", "update": "1m"}))
-        }),
+    let changes: [(&str, Change, PlanPath); 11] = [
+        (
+            "log_provider",
+            |c| {
+                c.log_provider = s("local");
+                c.log_replication = Value::Null;
+            },
+            refused(
+                "Restate cannot move logs back from the replicated provider",
+                "log_provider",
+            ),
+        ),
+        (
+            "log_replication",
+            |c| c.log_replication = s("2"),
+            PlanPath::Update,
+        ),
+        (
+            "partition_replication",
+            |c| c.partition_replication = s("2"),
+            PlanPath::Update,
+        ),
+        (
+            "log_nodeset_size",
+            |c| c.log_nodeset_size = Value::Value(2),
+            PlanPath::Update,
+        ),
+        (
+            "num_partitions",
+            |c| c.num_partitions = Value::Value(8),
+            refused("num_partitions cannot change", "num_partitions"),
+        ),
+        (
+            "provision",
+            |c| c.provision = Value::Value(true),
+            PlanPath::Update,
+        ),
+        (
+            "provision_endpoint",
+            |c| c.provision_endpoint = s("http://fake-n2:5122"),
+            PlanPath::Update,
+        ),
+        (
+            "wait_for_logs",
+            |c| c.wait_for_logs = Value::Value(false),
+            PlanPath::Update,
+        ),
+        (
+            "skip_safety_checks",
+            |c| c.skip_safety_checks = Value::Value(true),
+            PlanPath::Update,
+        ),
+        (
+            "allow_lower_replication",
+            |c| c.allow_lower_replication = Value::Value(true),
+            PlanPath::Update,
+        ),
+        (
+            "timeouts",
+            |c| c.timeouts = timeouts(serde_json::json!({"create": "1m", "update": "1m"})),
+            PlanPath::Update,
+        ),
     ];
-    for (attribute, change) in changes {
+    for (attribute, change, expected) in changes {
         let mut config = base.clone();
         change(&mut config);
         let planned = h
             .cluster_config
             .plan(Some((&state, &private)), &config)
             .await;
-        assert_eq!(
-            plan_path(attribute, &planned),
-            PlanPath::Update,
-            "{attribute}"
-        );
-        assert_ne!(
-            planned.state.as_ref(),
-            Some(&state),
-            "{attribute} shows no diff"
-        );
+        assert_row("cluster_config", attribute, &state, &planned, &expected);
     }
+    // From the local provider, replicated is an update in place.
+    let (local_fake, local) = cluster(FakeState::provisioned("c", 4));
+    local_fake.with(|s| s.change_config(|c| c.log_provider = LogProvider::Local));
+    let local_config = cluster_config::State {
+        log_provider: s("local"),
+        ..Default::default()
+    };
+    let (on_local, _) = local
+        .cluster_config
+        .plan_and_apply(None, &local_config)
+        .await;
+    let (on_local, local_private) = on_local.unwrap();
+    let planned = local
+        .cluster_config
+        .plan(Some((&on_local, &local_private)), &replicated(|_| {}))
+        .await;
+    assert_row(
+        "cluster_config",
+        "log_provider",
+        &on_local,
+        &planned,
+        &PlanPath::Update,
+    );
 
     // restate_node: a new name replaces; roles and the version update in place, and what the
-    // node reports becomes unknown (it restarts); timeouts update in place.
+    // node reports becomes unknown (it restarts); the lifecycle states, on_destroy and timeouts
+    // update in place, and the node does not restart.
     let base = node_config("n1", &Role::ALL);
     let (state, _) = h.node.plan_and_apply(None, &base).await;
     let (state, private) = state.unwrap();
     type NodeChange = fn(&mut node::State);
-    let cases: [(&str, NodeChange, PlanPath, bool); 4] = [
+    let cases: [(&str, NodeChange, PlanPath, bool); 8] = [
         ("name", |c| c.name = s("n2"), replace("name"), true),
         (
             "roles",
@@ -812,6 +903,30 @@ async fn every_attribute_change_plans_as_documented() {
             true,
         ),
         (
+            "worker_state",
+            |c| c.worker_state = s("draining"),
+            PlanPath::Update,
+            false,
+        ),
+        (
+            "log_server_storage_state",
+            |c| c.log_server_storage_state = s("read-only"),
+            PlanPath::Update,
+            false,
+        ),
+        (
+            "metadata_server_member",
+            |c| c.metadata_server_member = Value::Value(false),
+            PlanPath::Update,
+            false,
+        ),
+        (
+            "on_destroy",
+            |c| c.on_destroy = s("forget"),
+            PlanPath::Update,
+            false,
+        ),
+        (
             "timeouts",
             |c| c.timeouts = timeouts(serde_json::json!({"create": "9s", "update": "9s"})),
             PlanPath::Update,
@@ -822,13 +937,48 @@ async fn every_attribute_change_plans_as_documented() {
         let mut config = base.clone();
         change(&mut config);
         let planned = h.node.plan(Some((&state, &private)), &config).await;
-        assert_eq!(plan_path(attribute, &planned), expected, "{attribute}");
+        assert_row("node", attribute, &state, &planned, &expected);
         let p = planned.state.unwrap();
         assert_eq!(
             p.generation == Value::Unknown,
             observed_unknown,
             "{attribute}"
         );
+    }
+
+    // restate_restart_gate: another node replaces it; everything else updates in place.
+    let base = super::lifecycle_handlers::gate("n1", "1.7.12");
+    let (state, _) = h.gate.plan_and_apply(None, &base).await;
+    let (state, private) = state.unwrap();
+    type GateChange = fn(&mut restart_gate::State);
+    let cases: [(&str, GateChange, PlanPath); 5] = [
+        ("node", |c| c.node = s("n2"), replace("node")),
+        (
+            "roles",
+            |c| c.roles = string_list(["worker"]),
+            PlanPath::Update,
+        ),
+        (
+            "expected_version",
+            |c| c.expected_version = s("1.7"),
+            PlanPath::Update,
+        ),
+        (
+            "allow_downtime",
+            |c| c.allow_downtime = Value::Value(true),
+            PlanPath::Update,
+        ),
+        (
+            "timeouts",
+            |c| c.timeouts = timeouts(serde_json::json!({"create": "9s", "delete": "9s"})),
+            PlanPath::Update,
+        ),
+    ];
+    for (attribute, change, expected) in cases {
+        let mut config = base.clone();
+        change(&mut config);
+        let planned = h.gate.plan(Some((&state, &private)), &config).await;
+        assert_row("restart_gate", attribute, &state, &planned, &expected);
     }
 
     // restate_partition_snapshot: any change takes new snapshots, except timeouts.
@@ -862,7 +1012,7 @@ async fn every_attribute_change_plans_as_documented() {
         let mut config = base.clone();
         change(&mut config);
         let planned = h.snapshot.plan(Some((&state, &private)), &config).await;
-        assert_eq!(plan_path(attribute, &planned), expected, "{attribute}");
+        assert_row("partition_snapshot", attribute, &state, &planned, &expected);
     }
 }
 
