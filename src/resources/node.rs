@@ -192,6 +192,26 @@ fn check_facts_cluster(
         .is_ok()
 }
 
+/// Whether an update changes only what the provider itself uses (`on_destroy`, `timeouts`):
+/// then there is nothing to ask of the cluster (so a teardown can set `on_destroy = "forget"`
+/// on nodes that are gone).
+fn only_provider_settings_change(prior: &State, planned: &State) -> bool {
+    let rest = |s: &State| State {
+        on_destroy: Value::Null,
+        timeouts: Value::Null,
+        // A set: the order is not a change.
+        roles: match crate::tf::value::known_vec(&s.roles) {
+            Some(mut roles) => {
+                roles.sort();
+                string_list(roles)
+            }
+            None => s.roles.clone(),
+        },
+        ..s.clone()
+    };
+    rest(prior) == rest(planned)
+}
+
 /// Copies what the cluster reports into the computed attributes (and `roles`, so drift shows);
 /// `member` is the node's metadata-server membership.
 fn absorb(state: &mut State, n: &NodeView, fingerprint: u64, member: bool) {
@@ -661,12 +681,16 @@ impl Resource for NodeResource {
     async fn update<'a>(
         &self,
         diags: &mut Diagnostics,
-        _prior: State,
+        prior: State,
         planned: State,
         _config: State,
         private: ValueEmpty,
         _meta: ValueEmpty,
     ) -> Option<(State, ValueEmpty)> {
+        if only_provider_settings_change(&prior, &planned) {
+            want(diags, &planned)?;
+            return Some((planned, private));
+        }
         Some((self.wait(diags, planned, Op::Update).await?, private))
     }
 

@@ -586,6 +586,37 @@ async fn a_gate_refuses_another_cluster_and_never_lets_its_node_stop() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_teardown_of_a_cluster_that_is_gone_asks_it_nothing() {
+    let (fake, h) = cluster(three_nodes());
+    let n2 = track(&h, &managed("n2")).await;
+    let g2 = gate_created(&h, &gate("n2", "1.7.12")).await;
+    // The VMs are gone: every call would fail. `terraform apply -refresh=false` with
+    // on_destroy = "forget" and allow_downtime = true, then `terraform destroy -refresh=false`.
+    let rpcs = crate::ops::AdminApi::rpc_count(fake.as_ref());
+    fake.with(|s| s.provisioned = false);
+    let mut forget = managed("n2");
+    forget.on_destroy = s("forget");
+    let (n2, d) = h
+        .node
+        .plan_and_apply(Some((&n2, &ValueEmpty::default())), &forget)
+        .await;
+    let (n2, _) = n2.unwrap_or_else(|| panic!("{d:#?}"));
+    assert_eq!(n2.on_destroy, s("forget"));
+    let mut downtime = gate("n2", "1.7.12");
+    downtime.allow_downtime = Value::Value(true);
+    let (g2, d) = h
+        .gate
+        .plan_and_apply(Some((&g2, &ValueEmpty::default())), &downtime)
+        .await;
+    let (g2, _) = g2.unwrap_or_else(|| panic!("{d:#?}"));
+    let (gone, d) = h.gate.plan_and_destroy(&g2, &ValueEmpty::default()).await;
+    assert!(gone, "{d:#?}");
+    let (gone, d) = h.node.plan_and_destroy(&n2, &ValueEmpty::default()).await;
+    assert!(gone, "{d:#?}");
+    assert_eq!(crate::ops::AdminApi::rpc_count(fake.as_ref()), rpcs);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_node_does_not_stop_while_another_is_dead() {
     let (fake, h) = cluster(three_nodes());
     let g2 = gate_created(&h, &gate("n2", "1.7.12")).await;
