@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use super::{view, whole_seconds, AdminApi, Error};
 use crate::client;
 use crate::domain;
-use crate::domain::rules::{self, NodeWant, NotReady};
+use crate::domain::rules::{self, NodeWant, Readiness};
 use crate::domain::version::check_upgrade;
 use crate::domain::{ClusterView, NodeView};
 
@@ -48,17 +48,16 @@ pub async fn wait_until_ready(
                 &view.cluster_name,
                 view.cluster_fingerprint,
             )
-            .map_err(NotReady::Refused)
             .and_then(|()| rules::node_readiness(&view, want))
             {
-                Ok(node) => return Ok((node.clone(), view)),
-                Err(NotReady::Waiting(now)) => now,
-                Err(NotReady::Refused(e @ domain::Error::VersionUnknown { .. }))
+                Ok(Readiness::Ready(node)) => return Ok((node.clone(), view)),
+                Ok(Readiness::Waiting(now)) => now,
+                Err(e @ domain::Error::VersionUnknown { .. })
                     if started.elapsed() < VERSION_GRACE =>
                 {
                     e.to_string()
                 }
-                Err(NotReady::Refused(e)) => return Err(e.into()),
+                Err(e) => return Err(e.into()),
             },
             // Not readable yet: a node restarting, a cluster about to be provisioned.
             Err(e) if e.is_transient() || matches!(e, client::Error::NotProvisioned { .. }) => {
