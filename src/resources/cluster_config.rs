@@ -303,8 +303,7 @@ impl ClusterConfigResource {
     ) -> Option<State> {
         let Some(desired) = desired(diags, config) else {
             if diags.errors.is_empty() {
-                diags
-                    .root_error_short("restate_cluster_config: log_provider is not known at apply");
+                diag::unknown_at_apply(diags, "restate_cluster_config", "log_provider");
             }
             return None;
         };
@@ -742,21 +741,14 @@ impl Resource for ClusterConfigResource {
         _private: ValueEmpty,
         _meta: ValueEmpty,
     ) -> Option<()> {
-        diags.root_warning(
-            "The cluster configuration was left as it is",
-            format!(
-                "restate_cluster_config only stops tracking cluster \"{}\": Restate has no way to \
-                 unprovision a cluster or to move logs back to the local provider, so its configuration \
-                 stays as it is now.",
-                known_str(&prior.id).unwrap_or("?")
-            ),
-        );
+        let cluster = known_str(&prior.id).unwrap_or("?");
+        diag::left_as_is(diags, &diag::Left::ClusterConfig { cluster });
         Some(())
     }
 
     async fn import<'a>(&self, diags: &mut Diagnostics, id: String) -> Option<(State, ValueEmpty)> {
         if id.trim().is_empty() {
-            diags.root_error_short("Import needs the cluster name: terraform import restate_cluster_config.NAME <cluster name>");
+            diag::import_needs_id(diags, "restate_cluster_config", "cluster name");
             return None;
         }
         let state = State {

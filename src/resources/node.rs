@@ -292,11 +292,7 @@ impl NodeResource {
             diag::refused(diags, e);
         }
         if !blockers.is_empty() {
-            diags.root_error(
-                "To take the whole cluster down instead",
-                "set on_destroy = \"forget\" on its restate_node resources and apply that first: \
-                 destroying them then only stops tracking the nodes.",
-            );
+            diag::whole_cluster_teardown(diags);
         }
     }
 
@@ -712,23 +708,13 @@ impl Resource for NodeResource {
             diag::ops_ok(diags, result)?;
             return Some(());
         }
-        diags.root_warning(
-            format!("Node {name} is still a cluster member"),
-            format!(
-                "restate_node only stopped tracking node {name}. It stays in the cluster's nodes configuration, \
-                 and its log-server and metadata-server state are unchanged; stopping its VM makes it a dead \
-                 member. Remove it from the cluster with restatectl (nodes set-storage-state, metadata-server \
-                 remove-node, nodes remove) before you stop it."
-            ),
-        );
+        diag::left_as_is(diags, &diag::Left::Node { name });
         Some(())
     }
 
     async fn import<'a>(&self, diags: &mut Diagnostics, id: String) -> Option<(State, ValueEmpty)> {
         if id.trim().is_empty() {
-            diags.root_error_short(
-                "Import needs the node name: terraform import restate_node.NAME <node name>",
-            );
+            diag::import_needs_id(diags, "restate_node", "node name");
             return None;
         }
         let state = State {

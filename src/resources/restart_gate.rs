@@ -326,9 +326,7 @@ impl Resource for RestartGateResource {
 
     async fn import<'a>(&self, diags: &mut Diagnostics, id: String) -> Option<(State, ValueEmpty)> {
         if id.trim().is_empty() {
-            diags.root_error_short(
-                "Import needs the node name: terraform import restate_restart_gate.NAME <node name>",
-            );
+            diag::import_needs_id(diags, "restate_restart_gate", "node name");
             return None;
         }
         Some((
