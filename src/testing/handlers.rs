@@ -1,7 +1,7 @@
 //! Handler tests: every resource's plan and apply paths, driven as Terraform drives them, against
 //! the in-process fake. Milliseconds each, no root, no network namespace.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use tf_provider::value::Value;
@@ -772,8 +772,32 @@ fn assert_row<S: PartialEq + std::fmt::Debug, P>(
     }
 }
 
+/// Every argument of every resource, by resource: its configurable attributes and blocks.
+fn every_argument() -> BTreeSet<(String, String)> {
+    use tf_provider::schema::AttributeConstraint;
+    use tf_provider::Provider;
+    let mut d = tf_provider::Diagnostics::default();
+    let resources = crate::RestateProvider::default()
+        .get_resources(&mut d)
+        .expect("the resources");
+    let mut out = BTreeSet::new();
+    for (resource, r) in &resources {
+        let block = r.schema(&mut d).expect("a schema").block;
+        let attributes = block
+            .attributes
+            .iter()
+            .filter(|(_, a)| !matches!(a.constraint, AttributeConstraint::Computed))
+            .map(|(name, _)| name.clone());
+        for name in attributes.chain(block.blocks.keys().cloned()) {
+            out.insert((resource.clone(), name));
+        }
+    }
+    out
+}
+
 #[tokio::test(start_paused = true)]
 async fn every_attribute_change_plans_as_documented() {
+    let mut covered: BTreeSet<(String, String)> = BTreeSet::new();
     let (fake, h) = cluster(FakeState::provisioned("c", 4));
     fake.with(|s| s.nodes.push(fake::node(2, "n2", &Role::ALL)));
 
@@ -856,6 +880,7 @@ async fn every_attribute_change_plans_as_documented() {
             .plan(Some((&state, &private)), &config)
             .await;
         assert_row("cluster_config", attribute, &state, &planned, &expected);
+        covered.insert(("cluster_config".into(), attribute.into()));
     }
     // From the local provider, replicated is an update in place.
     let (local_fake, local) = cluster(FakeState::provisioned("c", 4));
@@ -938,6 +963,7 @@ async fn every_attribute_change_plans_as_documented() {
         change(&mut config);
         let planned = h.node.plan(Some((&state, &private)), &config).await;
         assert_row("node", attribute, &state, &planned, &expected);
+        covered.insert(("node".into(), attribute.into()));
         let p = planned.state.unwrap();
         assert_eq!(
             p.generation == Value::Unknown,
@@ -979,6 +1005,7 @@ async fn every_attribute_change_plans_as_documented() {
         change(&mut config);
         let planned = h.gate.plan(Some((&state, &private)), &config).await;
         assert_row("restart_gate", attribute, &state, &planned, &expected);
+        covered.insert(("restart_gate".into(), attribute.into()));
     }
 
     // restate_partition_snapshot: any change takes new snapshots, except timeouts.
@@ -1013,7 +1040,15 @@ async fn every_attribute_change_plans_as_documented() {
         change(&mut config);
         let planned = h.snapshot.plan(Some((&state, &private)), &config).await;
         assert_row("partition_snapshot", attribute, &state, &planned, &expected);
+        covered.insert(("partition_snapshot".into(), attribute.into()));
     }
+
+    // The table has a row for every argument of every resource.
+    let arguments = every_argument();
+    let missing: Vec<_> = arguments.difference(&covered).collect();
+    assert!(missing.is_empty(), "arguments without a row: {missing:?}");
+    let stale: Vec<_> = covered.difference(&arguments).collect();
+    assert!(stale.is_empty(), "rows for no argument: {stale:?}");
 }
 
 // --- exactly one cluster, no lost writes, honest convergence --------------------------------------
