@@ -427,8 +427,26 @@ fn three_nodes_started_together_form_one_cluster() {
     for n in &mut nodes {
         n.wait_health(Duration::from_secs(60));
     }
-    // None provisioned a cluster by itself.
-    std::thread::sleep(Duration::from_secs(3));
+    // None provisions a cluster by itself: checked again and again for 3 s (a node that
+    // auto-provisions does so within moments of starting), failing at the first sign of a
+    // nodes configuration; then each still awaits provisioning.
+    let watched = std::time::Instant::now();
+    while watched.elapsed() < Duration::from_secs(3) {
+        for n in &nodes {
+            let Some(health) = support::http::get(n.ports.fabric, "/health")
+                .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
+            else {
+                continue;
+            };
+            assert!(
+                health["node_id"].is_null() && health["nodes_config_version"] == 0,
+                "{} after {:?}: {health}",
+                n.spec.name,
+                watched.elapsed()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
     for n in &nodes {
         let health = support::http::get(n.ports.fabric, "/health").unwrap();
         assert!(

@@ -173,3 +173,64 @@ fn partition_snapshot_attributes_fall_back_to_their_defaults() {
     assert_eq!(ws.resource_values(address)["trim_log"], false);
     ws.assert_plan_empty();
 }
+
+#[test]
+fn node_and_restart_gate_attributes_fall_back_to_their_defaults() {
+    crate::e2e!();
+    let mut node = Node::start(NodeSpec::new("n1", "nodedefaults", ALL_ROLES));
+    node.provision("replicated");
+    let ws = Workspace::new();
+    let tf = |node_extra: &str, gate_extra: &str| {
+        format!(
+            "{}resource \"restate_node\" \"n1\" {{\n  name  = \"n1\"\n  roles = {}\n{node_extra}}}\n\
+             resource \"restate_restart_gate\" \"n1\" {{\n  node = \"n1\"\n{gate_extra}}}\n",
+            provider_block(&[node.fabric_url()], ""),
+            support::quoted_list(ALL_ROLES)
+        )
+    };
+    ws.write(&tf("", ""));
+    ws.apply().ok();
+    assert_eq!(
+        ws.resource_values("restate_node.n1")["on_destroy"],
+        "remove"
+    );
+    assert_eq!(
+        ws.resource_values("restate_restart_gate.n1")["allow_downtime"],
+        false
+    );
+    for (address, attribute, set, default) in [
+        (
+            "restate_node.n1",
+            "on_destroy",
+            Value::from("forget"),
+            Value::from("remove"),
+        ),
+        (
+            "restate_restart_gate.n1",
+            "allow_downtime",
+            Value::Bool(true),
+            Value::Bool(false),
+        ),
+    ] {
+        let line = format!("  {attribute} = {set}\n");
+        let (node_extra, gate_extra) = if address.starts_with("restate_node") {
+            (line.as_str(), "")
+        } else {
+            ("", line.as_str())
+        };
+        ws.write(&tf(node_extra, gate_extra));
+        ws.apply().ok();
+        assert_eq!(ws.resource_values(address)[attribute], set, "{attribute}");
+        ws.write(&tf("", ""));
+        let (actions, after) = planned(&ws, address);
+        assert_eq!(actions, ["update"], "{attribute}: {after}");
+        assert_eq!(after[attribute], default, "{attribute}");
+        ws.apply().ok();
+        assert_eq!(
+            ws.resource_values(address)[attribute],
+            default,
+            "{attribute}"
+        );
+        ws.assert_plan_empty();
+    }
+}

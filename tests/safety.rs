@@ -12,7 +12,7 @@ use std::time::Duration;
 use support::ctl::{self, assert_logs};
 use support::restate::{Node, NodeSpec, ALL_ROLES};
 use support::s3::S3;
-use support::terraform::{provider_block, Workspace};
+use support::terraform::{diagnostics, provider_block, Workspace};
 
 const NO_LOG_SERVER: &[&str] = &["worker", "admin", "metadata-server", "http-ingress"];
 
@@ -59,11 +59,25 @@ fn logs_moving_on_their_own_are_waited_for_and_a_timed_out_update_shows_in_the_p
     // Restarted with the log-server role, the server switches the provider to replicated by
     // itself and moves the logs over several seconds. The apply must return only once they moved.
     n1.restart_with(|s| s.roles = ALL_ROLES.iter().map(|r| r.to_string()).collect());
-    n1.wait_log_server_read_write(Duration::from_secs(60));
     ws.write(&config_tf(
         std::slice::from_ref(&url),
         "  log_provider = \"replicated\"\n",
     ));
+    // Planned right away, while the logs have not moved: the plan is not empty (the provider
+    // switch, or the logs pending on it). A log still local after the plan was local during its
+    // refresh (logs never move back), so then the plan must show the work left.
+    let (code, plan) = plan_code(&ws);
+    let still_local = n1.log_tails().iter().any(|(kind, _)| kind == "local");
+    if still_local {
+        assert_eq!(code, 2, "logs still on the local loglet, yet:\n{plan}");
+        assert!(
+            plan.contains("pending_logs") || plan.contains("log_provider"),
+            "{plan}"
+        );
+    } else {
+        eprintln!("the logs moved before the plan's refresh; its emptiness is not checked");
+    }
+    n1.wait_log_server_read_write(Duration::from_secs(60));
     ws.apply().ok();
     assert_logs(&url, "replicated", Some(1));
     ws.assert_plan_empty();
@@ -323,6 +337,54 @@ fn a_running_clusters_values_are_not_lowered_unseen_and_unset_values_are_left_al
 }
 
 #[test]
+fn a_change_made_between_plan_and_apply_is_not_overwritten() {
+    crate::e2e!();
+    let mut n1 = Node::start(NodeSpec::new("n1", "between", ALL_ROLES));
+    n1.provision("replicated");
+    let url = n1.fabric_url();
+    let ws = Workspace::new();
+    let tf = |size: u32| {
+        config_tf(
+            std::slice::from_ref(&url),
+            &format!(
+                "  log_provider     = \"replicated\"\n  log_replication  = \"1\"\n  log_nodeset_size = {size}\n"
+            ),
+        )
+    };
+    ws.write(&tf(0));
+    ws.apply().ok();
+    // The plan changes the nodeset size from 0 to 1.
+    ws.write(&tf(1));
+    let plan_file = ws.dir.path().join("between.tfplan");
+    let out = format!("-out={}", plan_file.display());
+    ws.run(&["plan", "-no-color", "-input=false", &out]).ok();
+    // Someone sets it to 3 before the plan is applied.
+    n1.ctl(&["config", "set", "--log-default-nodeset-size", "3", "--yes"]);
+    let run = ws.run(&[
+        "apply",
+        "-no-color",
+        "-input=false",
+        plan_file.to_str().unwrap(),
+    ]);
+    run.failed_with(&[
+        "The cluster configuration changed since it was checked",
+        "log_nodeset_size was 0 when checked and is 3 now",
+        "Nothing was written",
+    ]);
+    assert_eq!(
+        ctl::cluster_config(&url).nodeset_size.as_deref(),
+        Some("3"),
+        "their change was overwritten"
+    );
+    // A new plan shows the cluster as it is now, and its apply writes the configuration.
+    let (code, plan) = plan_code(&ws);
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("3 -> 1"), "{plan}");
+    ws.apply().ok();
+    assert_eq!(ctl::cluster_config(&url).nodeset_size.as_deref(), Some("1"));
+}
+
+#[test]
 fn calls_go_to_the_nodes_that_can_answer_them() {
     crate::e2e!();
     let s3 = S3::start("routing");
@@ -389,37 +451,58 @@ fn an_unreachable_cluster_fails_in_one_retry_window_and_destroy_works_without_it
     let mut n1 = Node::start(NodeSpec::new("n1", "down", ALL_ROLES));
     n1.provision("replicated");
     let url = n1.fabric_url();
-    let tf = |nodes: usize| {
+    // `teardown`: what a configuration sets before destroying a cluster that is gone.
+    let tf = |nodes: usize, teardown: bool| {
         let mut t = config_tf(
             std::slice::from_ref(&url),
             "  log_provider = \"replicated\"\n",
         );
+        let on_destroy = if teardown { "forget" } else { "remove" };
         for i in 0..nodes {
             t.push_str(&format!(
-                "resource \"restate_node\" \"n{i}\" {{\n  name  = \"n1\"\n  roles = [\"admin\", \"http-ingress\", \"log-server\", \"metadata-server\", \"worker\"]\n  on_destroy = \"forget\"\n}}\n"
+                "resource \"restate_node\" \"n{i}\" {{\n  name  = \"n1\"\n  roles = [\"admin\", \"http-ingress\", \"log-server\", \"metadata-server\", \"worker\"]\n  on_destroy = \"{on_destroy}\"\n}}\n"
             ));
         }
+        t.push_str(&format!(
+            "resource \"restate_restart_gate\" \"n1\" {{\n  node           = \"n1\"\n  allow_downtime = {teardown}\n}}\n"
+        ));
         t
     };
     let one = Workspace::new();
-    one.write(&tf(1));
+    one.write(&tf(1, false));
     one.apply().ok();
     let many = Workspace::new();
-    many.write(&tf(12));
+    many.write(&tf(12, false));
     many.apply().ok();
     n1.stop();
 
     // Twelve resources cost what one does: after one retry window finds no node, every other
     // read fails at once, with one error naming the endpoint.
     let debug = [("TF_LOG_PROVIDER", "debug")];
-    let run_one = one.run_with_env(&["plan", "-no-color", "-input=false"], &debug);
-    let run_many = many.run_with_env(&["plan", "-no-color", "-input=false"], &debug);
+    let plan_json = ["plan", "-json", "-input=false"];
+    let run_one = one.run_with_env(&plan_json, &debug);
+    let started = std::time::Instant::now();
+    let run_many = many.run_with_env(&plan_json, &debug);
+    let took = started.elapsed();
+    // One retry window (max(30 s, 3 x request_timeout) = 30 s here) plus 15 s for Terraform.
+    assert!(
+        took < Duration::from_secs(45),
+        "the plan of 14 resources took {took:?}"
+    );
     for run in [&run_one, &run_many] {
         assert_ne!(run.code, 0);
+        // One error, whatever the number of resources: every resource reports the same cause
+        // (its summary says which operation failed).
+        let errors: std::collections::BTreeSet<String> = diagnostics(&run.stdout)
+            .into_iter()
+            .filter(|d| d.severity == "error")
+            .map(|d| d.detail)
+            .collect();
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        let detail = errors.first().unwrap();
         assert!(
-            run.flat().contains(&url) && run.flat().contains("UNAVAILABLE"),
-            "{}",
-            run.text()
+            detail.contains(&url) && detail.contains("UNAVAILABLE"),
+            "{detail}"
         );
     }
     let (a1, a12) = (
@@ -432,8 +515,12 @@ fn an_unreachable_cluster_fails_in_one_retry_window_and_destroy_works_without_it
         "12 resources made {a12} attempts, 1 made {a1}: the reads did not share the failure"
     );
 
-    // The VMs are gone: destroy without a refresh still works (on_destroy = "forget": the
-    // resources only stop tracking).
+    // The VMs are gone: with on_destroy = "forget" and allow_downtime = true, applied without a
+    // refresh (changing only these asks the cluster nothing), destroy without a refresh works:
+    // the resources only stop tracking.
+    many.write(&tf(12, true));
+    many.run(&["apply", "-refresh=false", "-auto-approve", "-no-color"])
+        .ok();
     let run = many
         .run(&["destroy", "-refresh=false", "-auto-approve", "-no-color"])
         .ok();

@@ -10,6 +10,17 @@ use flexbuffers::{FlexBufferType as T, Reader};
 use serde::ser::{SerializeMap, SerializeSeq, SerializeTuple};
 use serde::{Serialize, Serializer};
 
+/// Why a payload could not be read or written as a [`Flex`] tree.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FlexError {
+    #[error("not a flexbuffers payload: {0}")]
+    Read(#[from] flexbuffers::ReaderError),
+    #[error("unsupported flexbuffers type {0}")]
+    Unsupported(String),
+    #[error("cannot encode it as flexbuffers: {0}")]
+    Write(String),
+}
+
 /// One flexbuffers value, as the server wrote it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Flex {
@@ -30,14 +41,13 @@ pub enum Flex {
 
 impl Flex {
     /// Reads a flexbuffers payload.
-    pub fn read(payload: &[u8]) -> Result<Flex, String> {
-        let root = Reader::get_root(payload).map_err(|e| e.to_string())?;
-        from_reader(&root)
+    pub fn read(payload: &[u8]) -> Result<Flex, FlexError> {
+        from_reader(&Reader::get_root(payload)?)
     }
 
     /// Writes it back as flexbuffers.
-    pub fn write(&self) -> Result<Vec<u8>, String> {
-        flexbuffers::to_vec(self).map_err(|e| e.to_string())
+    pub fn write(&self) -> Result<Vec<u8>, FlexError> {
+        flexbuffers::to_vec(self).map_err(|e| FlexError::Write(e.to_string()))
     }
 
     pub fn get(&self, key: &str) -> Option<&Flex> {
@@ -105,8 +115,8 @@ impl Flex {
     }
 }
 
-fn from_reader(r: &Reader<&[u8]>) -> Result<Flex, String> {
-    let fixed = |r: &Reader<&[u8]>| -> Result<Vec<Flex>, String> {
+fn from_reader(r: &Reader<&[u8]>) -> Result<Flex, FlexError> {
+    let fixed = |r: &Reader<&[u8]>| -> Result<Vec<Flex>, FlexError> {
         r.as_vector().iter().map(|x| from_reader(&x)).collect()
     };
     Ok(match r.flexbuffer_type() {
@@ -127,7 +137,7 @@ fn from_reader(r: &Reader<&[u8]>) -> Result<Flex, String> {
         }
         t if t.is_fixed_length_vector() => Flex::Tuple(fixed(r)?),
         t if t.is_vector() => Flex::Vec(fixed(r)?),
-        t => return Err(format!("unsupported flexbuffers type {t:?}")),
+        t => return Err(FlexError::Unsupported(format!("{t:?}"))),
     })
 }
 

@@ -108,9 +108,10 @@ impl AdminClient {
             what: NODES_CONFIG.into(),
             reason,
         };
-        let mut tree = Flex::read(metadata::unframe(NODES_CONFIG, &bytes)?).map_err(decode)?;
+        let mut tree = Flex::read(metadata::unframe(NODES_CONFIG, &bytes)?)
+            .map_err(|e| decode(e.to_string()))?;
         node_edit::apply(&mut tree, node_id, change, now_ms())?;
-        let bytes = metadata::frame(&tree.write().map_err(decode)?);
+        let bytes = metadata::frame(&tree.write().map_err(|e| decode(e.to_string()))?);
         let next = version
             .checked_add(1)
             .ok_or_else(|| decode("version overflow".into()))?;

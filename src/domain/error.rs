@@ -2,7 +2,7 @@
 //! what is wrong in Restate's terms; the Terraform layer (`tf::diag`) adds which attribute it is
 //! about and what to change in the configuration.
 
-use super::replication::{ReplicationError, Scope};
+use super::replication::Scope;
 use super::version::Version;
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -134,7 +134,7 @@ pub enum Error {
     #[error("the endpoints belong to different clusters: {}", .0.join("; "))]
     SplitBrain(Vec<String>),
 
-    #[error("the cluster configuration changed while this apply was checking it ({what}): someone else changed it at the same time")]
+    #[error("the cluster configuration changed after this plan or apply checked it ({what}): someone else changed it meanwhile")]
     ConfigChangedDuringApply { what: String },
 
     #[error("cluster \"{cluster_name}\" runs {setting} {current}; {desired} would lower it, and this resource did not create the cluster's configuration")]
@@ -175,6 +175,56 @@ pub enum Error {
         reason: String,
         fix: String,
     },
+}
+
+/// Why a replication string was rejected: the source of [`Error::Replication`], which adds the
+/// input. The text is shown to the user as is.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ReplicationError {
+    #[error("surrounding spaces are not allowed; write \"{trimmed}\"")]
+    SurroundingSpaces { trimmed: String },
+
+    #[error("replication must not be empty; {REPLICATION_SYNTAX}")]
+    Empty,
+
+    #[error("{}: \"{text}\" is not a whole number; {REPLICATION_SYNTAX}", factor_of(.scope))]
+    NotANumber { scope: Option<Scope>, text: String },
+
+    #[error("{}: the number of copies must be at least 1", factor_of(.scope))]
+    NoCopies { scope: Option<Scope> },
+
+    #[error("{}: {copies} copies is more than the maximum of 255", factor_of(.scope))]
+    TooManyCopies { scope: Option<Scope>, copies: u64 },
+
+    #[error("\"{text}\" is missing its closing brace; {REPLICATION_SYNTAX}")]
+    MissingBrace { text: String },
+
+    #[error("\"{part}\" is not \"scope: copies\"; {REPLICATION_SYNTAX}")]
+    NotScopeAndCopies { part: String },
+
+    #[error("unknown scope \"{0}\"; scopes are node, zone and region")]
+    UnknownScope(String),
+
+    #[error("scope {} is given twice", .0.as_str())]
+    ScopeTwice(Scope),
+
+    #[error("{copies} copies across {}s is more than the {required} copies required at scope {}", .wide.as_str(), .narrow.as_str())]
+    WiderScopeNeedsMore {
+        wide: Scope,
+        copies: u8,
+        narrow: Scope,
+        required: u8,
+    },
+}
+
+const REPLICATION_SYNTAX: &str =
+    "write a number of copies (\"2\") or scopes with copies (\"{node: 3}\", \"{zone: 2, node: 3}\"); scopes are node, zone and region";
+
+/// What a number of copies is given for: the whole replication, or one scope of it.
+fn factor_of(scope: &Option<Scope>) -> String {
+    scope.map_or("replication".to_string(), |s| {
+        format!("scope {}", s.as_str())
+    })
 }
 
 /// Which nodes can hold a copy of what a replication property describes.

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+use super::error::ReplicationError;
+
 /// Location scopes, narrowest first (the order the server prints them in).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Scope {
@@ -94,10 +96,9 @@ impl Replication {
             source,
         };
         if text.trim() != text && !text.trim().is_empty() {
-            return Err(refused(ReplicationError(format!(
-                "surrounding spaces are not allowed; write \"{}\"",
-                text.trim()
-            ))));
+            return Err(refused(ReplicationError::SurroundingSpaces {
+                trimmed: text.trim().to_string(),
+            }));
         }
         text.parse().map_err(refused)
     }
@@ -129,31 +130,15 @@ impl fmt::Display for Replication {
     }
 }
 
-/// Why a replication string was rejected; the text is shown to the user as is.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ReplicationError(pub String);
-
-const SYNTAX_HELP: &str =
-    "write a number of copies (\"2\") or scopes with copies (\"{node: 3}\", \"{zone: 2, node: 3}\"); scopes are node, zone and region";
-
 fn factor(text: &str, scope: Option<Scope>) -> Result<u8, ReplicationError> {
-    let what = scope.map_or("replication".to_string(), |s| {
-        format!("scope {}", s.as_str())
-    });
-    let n: u64 = text.parse().map_err(|_| {
-        ReplicationError(format!(
-            "{what}: \"{text}\" is not a whole number; {SYNTAX_HELP}"
-        ))
+    let n: u64 = text.parse().map_err(|_| ReplicationError::NotANumber {
+        scope,
+        text: text.to_string(),
     })?;
     match u8::try_from(n) {
-        Ok(0) => Err(ReplicationError(format!(
-            "{what}: the number of copies must be at least 1"
-        ))),
+        Ok(0) => Err(ReplicationError::NoCopies { scope }),
         Ok(n) => Ok(n),
-        Err(_) => Err(ReplicationError(format!(
-            "{what}: {n} copies is more than the maximum of 255"
-        ))),
+        Err(_) => Err(ReplicationError::TooManyCopies { scope, copies: n }),
     }
 }
 
@@ -163,9 +148,7 @@ impl FromStr for Replication {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
         if s.is_empty() {
-            return Err(ReplicationError(format!(
-                "replication must not be empty; {SYNTAX_HELP}"
-            )));
+            return Err(ReplicationError::Empty);
         }
         if !s.starts_with('{') {
             return factor(s, None).map(Replication::nodes);
@@ -173,31 +156,21 @@ impl FromStr for Replication {
         let inner = s
             .strip_prefix('{')
             .and_then(|r| r.strip_suffix('}'))
-            .ok_or_else(|| {
-                ReplicationError(format!(
-                    "\"{s}\" is missing its closing brace; {SYNTAX_HELP}"
-                ))
+            .ok_or_else(|| ReplicationError::MissingBrace {
+                text: s.to_string(),
             })?;
         let mut scopes = BTreeMap::new();
         for part in inner.split(',') {
-            let (name, count) = part.split_once(':').ok_or_else(|| {
-                ReplicationError(format!(
-                    "\"{}\" is not \"scope: copies\"; {SYNTAX_HELP}",
-                    part.trim()
-                ))
-            })?;
-            let scope = Scope::parse(name.trim()).ok_or_else(|| {
-                ReplicationError(format!(
-                    "unknown scope \"{}\"; scopes are node, zone and region",
-                    name.trim()
-                ))
-            })?;
+            let (name, count) =
+                part.split_once(':')
+                    .ok_or_else(|| ReplicationError::NotScopeAndCopies {
+                        part: part.trim().to_string(),
+                    })?;
+            let scope = Scope::parse(name.trim())
+                .ok_or_else(|| ReplicationError::UnknownScope(name.trim().to_string()))?;
             let n = factor(count.trim(), Some(scope))?;
             if scopes.insert(scope, n).is_some() {
-                return Err(ReplicationError(format!(
-                    "scope {} is given twice",
-                    scope.as_str()
-                )));
+                return Err(ReplicationError::ScopeTwice(scope));
             }
         }
         // A wider scope cannot require more copies than a narrower one ({zone: 3, node: 2} is invalid).
@@ -205,12 +178,12 @@ impl FromStr for Replication {
         for pair in ordered.windows(2) {
             let ((narrow, n), (wide, w)) = (pair[0], pair[1]);
             if w > n {
-                return Err(ReplicationError(format!(
-                    "{} copies across {}s is more than the {n} copies required at scope {}",
-                    w,
-                    wide.as_str(),
-                    narrow.as_str()
-                )));
+                return Err(ReplicationError::WiderScopeNeedsMore {
+                    wide,
+                    copies: w,
+                    narrow,
+                    required: n,
+                });
             }
         }
         Ok(Replication(scopes))
@@ -260,7 +233,7 @@ mod tests {
             ("1.5", "not a whole number"),
         ] {
             let err = input.parse::<Replication>().expect_err(input);
-            assert!(err.0.contains(needle), "{input}: {err}");
+            assert!(err.to_string().contains(needle), "{input}: {err}");
         }
     }
 

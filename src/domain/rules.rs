@@ -242,6 +242,61 @@ pub fn advice(current: &ClusterConfig, desired: &DesiredConfig, creating: bool) 
         .collect()
 }
 
+/// A write of `desired` must not undo a change someone made since the configuration was seen as
+/// `expected` (by the plan, or earlier in this apply): refused when a setting the write sets
+/// moved from `expected` to a value other than the one it would write. (A setting the user does
+/// not set is taken from the cluster as read just before the write, so it is never undone.)
+pub fn check_unchanged_since(
+    expected: &ClusterConfig,
+    current: &ClusterConfig,
+    desired: &DesiredConfig,
+) -> Result<(), Error> {
+    let show = |r: &Option<Replication>| r.as_ref().map_or("-".to_string(), Replication::canonical);
+    let mut moved = Vec::new();
+    if expected.log_provider != current.log_provider && desired.log_provider != current.log_provider
+    {
+        moved.push((
+            "log_provider",
+            expected.log_provider.to_string(),
+            current.log_provider.to_string(),
+        ));
+    }
+    for (setting, was, now, want) in [
+        (
+            "log_replication",
+            &expected.log_replication,
+            &current.log_replication,
+            &desired.log_replication,
+        ),
+        (
+            "partition_replication",
+            &expected.partition_replication,
+            &current.partition_replication,
+            &desired.partition_replication,
+        ),
+    ] {
+        if want.is_some() && was != now && want != now {
+            moved.push((setting, show(was), show(now)));
+        }
+    }
+    if let Some(n) = desired.log_nodeset_size {
+        let (was, now) = (expected.log_nodeset_size, current.log_nodeset_size);
+        if was != now && n != now {
+            moved.push(("log_nodeset_size", was.to_string(), now.to_string()));
+        }
+    }
+    if moved.is_empty() {
+        return Ok(());
+    }
+    Err(Error::ConfigChangedDuringApply {
+        what: moved
+            .iter()
+            .map(|(setting, was, now)| format!("{setting} was {was} when checked and is {now} now"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
 /// Creating the resource on a running cluster must not lower its replication unseen: that is
 /// refused unless `allowed` (the user says so explicitly, or imports the resource first).
 pub fn check_create(
@@ -506,55 +561,52 @@ pub struct NodeWant {
     pub version: Option<Version>,
 }
 
-/// Why a node is not there as wanted.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum NotReady {
+/// Whether a node is there as wanted (not an error: waiting is normal).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Readiness<'v> {
+    Ready(&'v NodeView),
     /// Not yet: what the cluster reports about it now.
-    #[error("{0}")]
     Waiting(String),
-    /// Never, as things stand: waiting would not help.
-    #[error("{0}")]
-    Refused(Error),
 }
 
-/// The node, when it is there as wanted; otherwise why not.
-pub fn node_readiness<'v>(
-    view: &'v ClusterView,
-    want: &NodeWant,
-) -> Result<&'v NodeView, NotReady> {
-    let not_yet = || NotReady::Waiting(view.describe_node(&want.name));
-    let node = view.node(&want.name).ok_or_else(not_yet)?;
+/// Whether the node is there as wanted; an [`Error`] when waiting would not help, as things
+/// stand.
+pub fn node_readiness<'v>(view: &'v ClusterView, want: &NodeWant) -> Result<Readiness<'v>, Error> {
+    let not_yet = || Ok(Readiness::Waiting(view.describe_node(&want.name)));
+    let Some(node) = view.node(&want.name) else {
+        return not_yet();
+    };
     if !node.alive {
-        return Err(not_yet());
+        return not_yet();
     }
     if want
         .roles
         .as_ref()
         .is_some_and(|r| *r != node.record.role_set())
     {
-        return Err(not_yet());
+        return not_yet();
     }
     // A role still provisioning is not usable yet (a log server takes writes once read-write).
     let r = &node.record;
     if (r.has_role(Role::LogServer) && r.log_server_storage_state == "provisioning")
         || (r.has_role(Role::Worker) && r.worker_state == "provisioning")
     {
-        return Err(not_yet());
+        return not_yet();
     }
     if let Some(v) = &want.version {
         match r.version() {
             // Alive with its roles, and no version reported: a node before 1.6 never will.
             None => {
-                return Err(NotReady::Refused(Error::VersionUnknown {
+                return Err(Error::VersionUnknown {
                     node: want.name.clone(),
                     why: "expected_version cannot be verified",
-                }))
+                })
             }
-            Some(reported) if !v.matches(&reported) => return Err(not_yet()),
+            Some(reported) if !v.matches(&reported) => return not_yet(),
             Some(_) => {}
         }
     }
-    Ok(node)
+    Ok(Readiness::Ready(node))
 }
 
 /// The nodes' names and versions, for the upgrade rule.
@@ -759,6 +811,42 @@ mod tests {
     }
 
     #[test]
+    fn a_write_never_undoes_a_change_made_since_the_values_were_seen() {
+        let mut seen = local();
+        seen.log_provider = LogProvider::Replicated;
+        seen.log_replication = Some(r("1"));
+        let desired = DesiredConfig {
+            log_provider: LogProvider::Replicated,
+            log_replication: Some(r("1")),
+            partition_replication: None,
+            log_nodeset_size: Some(2),
+        };
+        assert_eq!(check_unchanged_since(&seen, &seen, &desired), Ok(()));
+        // A managed setting moved: the write would set it back.
+        let mut now = seen.clone();
+        now.log_replication = Some(r("{node: 3}"));
+        let e = check_unchanged_since(&seen, &now, &desired).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("log_replication was 1 when checked and is 3 now"),
+            "{e}"
+        );
+        // Moved to the value the write sets anyway: nothing is undone.
+        now.log_replication = Some(r("1"));
+        now.log_nodeset_size = 2;
+        assert_eq!(check_unchanged_since(&seen, &now, &desired), Ok(()));
+        // A setting the write leaves to the cluster: not undone either.
+        now.partition_replication = Some(r("3"));
+        assert_eq!(check_unchanged_since(&seen, &now, &desired), Ok(()));
+        // The nodeset size moved elsewhere.
+        now.log_nodeset_size = 5;
+        assert!(check_unchanged_since(&seen, &now, &desired)
+            .unwrap_err()
+            .to_string()
+            .contains("log_nodeset_size was 0 when checked and is 5 now"));
+    }
+
+    #[test]
     fn merge_keeps_current_values_for_unset_settings() {
         let next = merge(
             &local(),
@@ -931,33 +1019,45 @@ mod tests {
     fn ready_needs_the_node_alive_with_exactly_its_roles_and_version() {
         use Role::*;
         let v = view(&[Worker, LogServer], true, "1.7.12");
-        assert!(node_readiness(&v, &want("n2", &[LogServer, Worker], None)).is_ok());
-        assert!(node_readiness(&v, &want("n2", &[LogServer, Worker], Some("1.7"))).is_ok());
-        let e = node_readiness(&v, &want("n2", &[Worker], None))
-            .unwrap_err()
-            .to_string();
+        let waiting = |r: Result<Readiness, Error>| match r {
+            Ok(Readiness::Waiting(now)) => now,
+            other => panic!("not waiting: {other:?}"),
+        };
+        let ready = |r: Result<Readiness, Error>| matches!(r, Ok(Readiness::Ready(_)));
+        assert!(ready(node_readiness(
+            &v,
+            &want("n2", &[LogServer, Worker], None)
+        )));
+        assert!(ready(node_readiness(
+            &v,
+            &want("n2", &[LogServer, Worker], Some("1.7"))
+        )));
+        let e = waiting(node_readiness(&v, &want("n2", &[Worker], None)));
         assert!(e.contains("roles [log-server, worker]"), "{e}");
-        assert!(node_readiness(&v, &want("n2", &[Worker, LogServer], Some("1.8.0"))).is_err());
-        let e = node_readiness(&v, &want("n3", &[Worker], None))
-            .unwrap_err()
-            .to_string();
+        waiting(node_readiness(
+            &v,
+            &want("n2", &[Worker, LogServer], Some("1.8.0")),
+        ));
+        let e = waiting(node_readiness(&v, &want("n3", &[Worker], None)));
         assert!(
             e.contains("no node named n3") && e.contains("its nodes: n2"),
             "{e}"
         );
         let mut provisioning = view(&[Worker, LogServer], true, "1.7.12");
         provisioning.nodes[0].record.log_server_storage_state = "provisioning".into();
-        assert!(
-            node_readiness(&provisioning, &want("n2", &[Worker, LogServer], None))
-                .unwrap_err()
-                .to_string()
-                .contains("log-server storage provisioning")
-        );
+        assert!(waiting(node_readiness(
+            &provisioning,
+            &want("n2", &[Worker, LogServer], None)
+        ))
+        .contains("log-server storage provisioning"));
         let dead = view(&[Worker], false, "1.7.12");
-        assert!(node_readiness(&dead, &want("n2", &[Worker], None))
-            .unwrap_err()
-            .to_string()
-            .contains("not alive"));
+        assert!(waiting(node_readiness(&dead, &want("n2", &[Worker], None))).contains("not alive"));
+        // A node that cannot report its version never will: an error, not a wait.
+        let old = view(&[Worker], true, "");
+        assert!(matches!(
+            node_readiness(&old, &want("n2", &[Worker], Some("1.7"))),
+            Err(Error::VersionUnknown { .. })
+        ));
     }
 
     #[test]

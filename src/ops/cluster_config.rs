@@ -107,19 +107,23 @@ pub async fn provision(
 }
 
 /// Read-modify-write of the cluster configuration, refusing what Restate cannot do and (unless
-/// `skip_safety_checks`) a replication the alive nodes cannot hold. The write is made only if
-/// the stored configuration did not change while it was checked (the logs themselves may move
-/// meanwhile: Restate reconfigures them on its own), and it sends the partition
-/// replication only when the user set it (the server keeps its own otherwise). Returns the
-/// configuration now in force.
+/// `skip_safety_checks`) a replication the alive nodes cannot hold. Nothing is written when a
+/// setting the write sets changed since it was seen as `expected` (the values the plan showed)
+/// or while this apply checked it (the logs themselves may move meanwhile: Restate reconfigures
+/// them on its own); the partition replication is sent only when the user set it (the server
+/// keeps its own otherwise). Returns the configuration now in force.
 pub async fn apply(
     api: &dyn AdminApi,
     cluster_name: &str,
     desired: &DesiredConfig,
+    expected: Option<&ClusterConfig>,
     skip_safety_checks: bool,
 ) -> Result<ClusterConfig, Error> {
     let stored = api.stored_config().await?;
     let current = &stored.config;
+    if let Some(expected) = expected {
+        rules::check_unchanged_since(expected, current, desired)?;
+    }
     rules::check_provider_change(cluster_name, &current.log_provider, &desired.log_provider)?;
     let next = rules::merge(current, desired);
     if rules::unchanged(current, &next) {

@@ -18,6 +18,7 @@ use crate::client;
 use crate::domain::lifecycle::{
     self, describe_segments, MetadataGroup, NodeChange, NodeFacts, StorageState, WorkerState,
 };
+use crate::domain::rules;
 use crate::domain::{LogsView, NodeView, Replication, Role};
 
 const POLL: Duration = Duration::from_millis(500);
@@ -31,6 +32,9 @@ const RETRIM_AFTER: Duration = Duration::from_secs(10);
 /// The cluster as a lifecycle change is judged by, read now.
 #[derive(Clone, Debug)]
 pub struct Facts {
+    /// The cluster read, as its nodes configuration names it.
+    pub cluster_name: String,
+    pub fingerprint: u64,
     pub nodes: Vec<NodeView>,
     pub logs: LogsView,
     pub partition_replication: Option<Replication>,
@@ -65,6 +69,8 @@ pub async fn read_facts(api: &dyn AdminApi) -> Result<Facts, client::Error> {
     let cluster = view::read(api).await?;
     let stored = api.stored_config().await?;
     Ok(Facts {
+        cluster_name: cluster.cluster_name,
+        fingerprint: cluster.cluster_fingerprint,
         nodes: cluster.nodes,
         logs: api.logs().await?,
         partition_replication: stored.config.partition_replication,
@@ -72,6 +78,20 @@ pub async fn read_facts(api: &dyn AdminApi) -> Result<Facts, client::Error> {
         replica_sets: api.replica_sets().await?,
         metadata: api.metadata_group().await?,
     })
+}
+
+/// Refuses a cluster other than the one with fingerprint `expected` (when one is recorded).
+pub fn check_cluster(
+    api: &dyn AdminApi,
+    facts: &Facts,
+    expected: Option<u64>,
+) -> Result<(), Error> {
+    Ok(rules::check_fingerprint(
+        expected,
+        &api.endpoints().join(", "),
+        &facts.cluster_name,
+        facts.fingerprint,
+    )?)
 }
 
 /// The node named `name`, or [`lifecycle`]'s NoSuchNode refusal.
@@ -355,14 +375,18 @@ fn logs_to_trim(logs: &LogsView, id: u32) -> Vec<u32> {
 /// storage, and finally removes it from the nodes configuration (a running node shuts down
 /// when it sees that). Each step waits until the cluster acted on it, all within `timeout`;
 /// a step that does not finish in time is the error, and the steps before it stay done.
+/// A cluster other than the one with fingerprint `expected` (a twin of the same name) is refused
+/// before anything is asked of it, also when it has no node of that name.
 pub async fn remove_node(
     api: Arc<dyn AdminApi>,
     name: &str,
+    expected: Option<u64>,
     timeout: Duration,
 ) -> Result<(), Error> {
     let started = Instant::now();
     let left = || timeout.saturating_sub(started.elapsed());
     let facts = read_facts(api.as_ref()).await?;
+    check_cluster(api.as_ref(), &facts, expected)?;
     let Some(node) = facts.by_name(name).cloned() else {
         return Ok(()); // Already gone.
     };
@@ -472,16 +496,25 @@ async fn trim_logs_on(
 /// Waits until node `name` may stop for a restart: no node that `others_restarting` names is
 /// still coming back, every other node is alive, and the cluster without it keeps its metadata
 /// quorum and the replication it is configured for. A node that is not in the cluster may stop
-/// at once.
+/// at once. A cluster other than the one with fingerprint `expected` (when given) is refused at
+/// its first read: its node of that name is another machine.
 pub async fn wait_until_may_stop(
     api: &dyn AdminApi,
     name: &str,
+    expected: Option<u64>,
     others_restarting: impl Fn() -> Vec<String>,
     timeout: Duration,
 ) -> Result<(), Error> {
     let started = Instant::now();
+    // The cluster is checked at the first read that succeeds, also while others are pending.
+    let verified = std::sync::atomic::AtomicBool::new(expected.is_none());
+    let verified = &verified;
     wait_until(name, "safe to stop", started, timeout, || async {
         let pending = others_restarting();
+        if !verified.load(std::sync::atomic::Ordering::Relaxed) {
+            check_cluster(api, &read_facts(api).await?, expected)?;
+            verified.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         if !pending.is_empty() {
             return Ok(Some(format!(
                 "{} (stopped by this apply) not back yet",
@@ -489,6 +522,7 @@ pub async fn wait_until_may_stop(
             )));
         }
         let facts = read_facts(api).await?;
+        check_cluster(api, &facts, expected)?;
         let Some(id) = facts.by_name(name).map(|n| n.record.node_id) else {
             return Ok(None);
         };

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use super::{view, whole_seconds, AdminApi, Error};
 use crate::client;
 use crate::domain;
-use crate::domain::rules::{self, NodeWant, NotReady};
+use crate::domain::rules::{self, NodeWant, Readiness};
 use crate::domain::version::check_upgrade;
 use crate::domain::{ClusterView, NodeView};
 
@@ -31,24 +31,33 @@ pub async fn check_version(api: &dyn AdminApi, want: &NodeWant) -> Result<(), Er
 }
 
 /// Polls the cluster until the node is there as wanted, for at most `timeout`. Returns the node
-/// and the view it was found in (its cluster's name and fingerprint).
+/// and the view it was found in (its cluster's name and fingerprint). A cluster other than the
+/// one with fingerprint `expected` (when given) is refused at the first read, without waiting.
 pub async fn wait_until_ready(
     api: &dyn AdminApi,
     want: &NodeWant,
+    expected: Option<u64>,
     timeout: Duration,
 ) -> Result<(NodeView, ClusterView), Error> {
     let started = Instant::now();
     loop {
         let now = match view::read(api).await {
-            Ok(view) => match rules::node_readiness(&view, want) {
-                Ok(node) => return Ok((node.clone(), view)),
-                Err(NotReady::Waiting(now)) => now,
-                Err(NotReady::Refused(e @ domain::Error::VersionUnknown { .. }))
+            Ok(view) => match rules::check_fingerprint(
+                expected,
+                &api.endpoints().join(", "),
+                &view.cluster_name,
+                view.cluster_fingerprint,
+            )
+            .and_then(|()| rules::node_readiness(&view, want))
+            {
+                Ok(Readiness::Ready(node)) => return Ok((node.clone(), view)),
+                Ok(Readiness::Waiting(now)) => now,
+                Err(e @ domain::Error::VersionUnknown { .. })
                     if started.elapsed() < VERSION_GRACE =>
                 {
                     e.to_string()
                 }
-                Err(NotReady::Refused(e)) => return Err(e.into()),
+                Err(e) => return Err(e.into()),
             },
             // Not readable yet: a node restarting, a cluster about to be provisioned.
             Err(e) if e.is_transient() || matches!(e, client::Error::NotProvisioned { .. }) => {

@@ -155,6 +155,27 @@ fn log_ids(ids: &[u32]) -> Value<Vec<Value<i64>>> {
     Value::Value(ids.iter().map(|i| Value::Value(i64::from(*i))).collect())
 }
 
+/// A replication as a state holds it: null is none; None when it is unknown or unreadable.
+fn recorded_replication(v: &Value<String>) -> Option<Option<Replication>> {
+    match v {
+        Value::Null => Some(None),
+        Value::Value(s) => s.parse().ok().map(Some),
+        Value::Unknown => None,
+    }
+}
+
+/// The configuration a state recorded (for the prior state: what the plan showed the cluster
+/// had). None when a value is missing (a state from before the attribute existed).
+fn recorded_config(s: &State) -> Option<ClusterConfig> {
+    Some(ClusterConfig {
+        num_partitions: u32::try_from(known_i64(&s.num_partitions)?).ok()?,
+        partition_replication: recorded_replication(&s.partition_replication)?,
+        log_provider: LogProvider::reported(known_str(&s.log_provider)?),
+        log_replication: recorded_replication(&s.log_replication)?,
+        log_nodeset_size: u32::try_from(known_i64(&s.log_nodeset_size)?).ok()?,
+    })
+}
+
 /// The fingerprint recorded in state, if any.
 fn recorded_fingerprint(s: &State) -> Option<u64> {
     known_str(&s.cluster_fingerprint).and_then(|f| f.parse().ok())
@@ -270,18 +291,19 @@ impl ClusterConfigResource {
     }
 
     /// Provisions if asked, writes the configuration, waits for the logs if asked, and returns the
-    /// new state.
+    /// new state. `expected` is the configuration the plan showed the cluster had (the prior
+    /// state's, on update): nothing is written over a setting someone changed since.
     async fn converge(
         &self,
         diags: &mut Diagnostics,
         planned: State,
         config: &State,
         op: Op,
+        expected: Option<ClusterConfig>,
     ) -> Option<State> {
         let Some(desired) = desired(diags, config) else {
             if diags.errors.is_empty() {
-                diags
-                    .root_error_short("restate_cluster_config: log_provider is not known at apply");
+                diag::unknown_at_apply(diags, "restate_cluster_config", "log_provider");
             }
             return None;
         };
@@ -312,6 +334,7 @@ impl ClusterConfigResource {
         }
         let ident = diag::client_ok(diags, "Cannot reach the Restate cluster", api.ident().await)?;
         let fingerprint = self.fingerprint(diags, api, &planned).await?;
+        let mut expected = expected;
         if op == Op::Create {
             // Every endpoint must belong to the one cluster this resource starts to track, and
             // the cluster (provisioned here, or by someone else since the plan) must be as the
@@ -338,9 +361,11 @@ impl ClusterConfigResource {
             if !diags.errors.is_empty() {
                 return None;
             }
+            // What was checked is what the write may assume.
+            expected = Some(stored.config);
         }
         let skip = planned.skip_safety_checks == Value::Value(true);
-        let applied = cc::apply(api, &ident.cluster_name, &desired, skip).await;
+        let applied = cc::apply(api, &ident.cluster_name, &desired, expected.as_ref(), skip).await;
         self.ctx.invalidate().await;
         let applied = applied.map_err(|e| diag::ops(diags, &e)).ok()?;
         let pending = if planned.wait_for_logs == Value::Value(false) {
@@ -685,20 +710,27 @@ impl Resource for ClusterConfigResource {
         private: ValueEmpty,
         _meta: ValueEmpty,
     ) -> Option<(State, ValueEmpty)> {
-        let state = self.converge(diags, planned, &config, Op::Create).await?;
+        let state = self
+            .converge(diags, planned, &config, Op::Create, None)
+            .await?;
         Some((state, private))
     }
 
     async fn update<'a>(
         &self,
         diags: &mut Diagnostics,
-        _prior: State,
+        prior: State,
         planned: State,
         config: State,
         private: ValueEmpty,
         _meta: ValueEmpty,
     ) -> Option<(State, ValueEmpty)> {
-        let state = self.converge(diags, planned, &config, Op::Update).await?;
+        // The prior state holds what the plan showed: a setting changed since (restatectl config
+        // set between plan and apply) is not overwritten.
+        let expected = recorded_config(&prior);
+        let state = self
+            .converge(diags, planned, &config, Op::Update, expected)
+            .await?;
         Some((state, private))
     }
 
@@ -709,21 +741,14 @@ impl Resource for ClusterConfigResource {
         _private: ValueEmpty,
         _meta: ValueEmpty,
     ) -> Option<()> {
-        diags.root_warning(
-            "The cluster configuration was left as it is",
-            format!(
-                "restate_cluster_config only stops tracking cluster \"{}\": Restate has no way to \
-                 unprovision a cluster or to move logs back to the local provider, so its configuration \
-                 stays as it is now.",
-                known_str(&prior.id).unwrap_or("?")
-            ),
-        );
+        let cluster = known_str(&prior.id).unwrap_or("?");
+        diag::left_as_is(diags, &diag::Left::ClusterConfig { cluster });
         Some(())
     }
 
     async fn import<'a>(&self, diags: &mut Diagnostics, id: String) -> Option<(State, ValueEmpty)> {
         if id.trim().is_empty() {
-            diags.root_error_short("Import needs the cluster name: terraform import restate_cluster_config.NAME <cluster name>");
+            diag::import_needs_id(diags, "restate_cluster_config", "cluster name");
             return None;
         }
         let state = State {

@@ -158,6 +158,11 @@ pub(crate) fn node_want(
     })
 }
 
+/// The fingerprint recorded in `state`, if any.
+fn recorded_fingerprint(state: &State) -> Option<u64> {
+    known_str(&state.cluster_fingerprint).and_then(|f| f.parse().ok())
+}
+
 /// The cluster in `view` must be the one recorded in `state` (same fingerprint).
 fn check_cluster(
     diags: &mut Diagnostics,
@@ -165,15 +170,46 @@ fn check_cluster(
     view: &ClusterView,
     endpoint: &str,
 ) -> bool {
-    let recorded = known_str(&state.cluster_fingerprint).and_then(|f| f.parse().ok());
     rules::check_fingerprint(
-        recorded,
+        recorded_fingerprint(state),
         endpoint,
         &view.cluster_name,
         view.cluster_fingerprint,
     )
     .map_err(|e| diag::refused(diags, &e))
     .is_ok()
+}
+
+/// The cluster `facts` were read from must be the one recorded in `state`.
+fn check_facts_cluster(
+    diags: &mut Diagnostics,
+    api: &dyn AdminApi,
+    state: &State,
+    facts: &ops::lifecycle::Facts,
+) -> bool {
+    ops::lifecycle::check_cluster(api, facts, recorded_fingerprint(state))
+        .map_err(|e| diag::ops(diags, &e))
+        .is_ok()
+}
+
+/// Whether an update changes only what the provider itself uses (`on_destroy`, `timeouts`):
+/// then there is nothing to ask of the cluster (so a teardown can set `on_destroy = "forget"`
+/// on nodes that are gone).
+fn only_provider_settings_change(prior: &State, planned: &State) -> bool {
+    let rest = |s: &State| State {
+        on_destroy: Value::Null,
+        timeouts: Value::Null,
+        // A set: the order is not a change.
+        roles: match crate::tf::value::known_vec(&s.roles) {
+            Some(mut roles) => {
+                roles.sort();
+                string_list(roles)
+            }
+            None => s.roles.clone(),
+        },
+        ..s.clone()
+    };
+    rest(prior) == rest(planned)
 }
 
 /// Copies what the cluster reports into the computed attributes (and `roles`, so drift shows);
@@ -242,6 +278,11 @@ impl NodeResource {
         let Some(facts) = probe(ops::lifecycle::read_facts(api.as_ref())).await else {
             return;
         };
+        // A twin of the same name (destroy -refresh=false against another cluster): refused
+        // before its node of that name is judged, or found missing.
+        if !check_facts_cluster(diags, api.as_ref(), prior, &facts) {
+            return;
+        }
         let Ok(id) = ops::lifecycle::node_id(&facts, name) else {
             return; // Not in the cluster: nothing to remove.
         };
@@ -251,11 +292,7 @@ impl NodeResource {
             diag::refused(diags, e);
         }
         if !blockers.is_empty() {
-            diags.root_error(
-                "To take the whole cluster down instead",
-                "set on_destroy = \"forget\" on its restate_node resources and apply that first: \
-                 destroying them then only stops tracking the nodes.",
-            );
+            diag::whole_cluster_teardown(diags);
         }
     }
 
@@ -283,12 +320,11 @@ impl NodeResource {
             diag::ops(diags, &e);
             return None;
         }
-        let found = ops::nodes::wait_until_ready(api.as_ref(), &want, timeout).await;
+        // Another cluster is refused at the first read, before any wait or change.
+        let recorded = recorded_fingerprint(&planned);
+        let found = ops::nodes::wait_until_ready(api.as_ref(), &want, recorded, timeout).await;
         self.ctx.invalidate().await;
         let (node, view) = found.map_err(|e| diag::ops(diags, &e)).ok()?;
-        if !check_cluster(diags, &planned, &view, &api.endpoints().join(", ")) {
-            return None;
-        }
         let lifecycle = lifecycle_want(&mut Diagnostics::default(), &planned);
         let (node, view) = if lifecycle == LifecycleWant::default() {
             (node, view)
@@ -331,6 +367,9 @@ impl NodeResource {
         let Some(facts) = probe(ops::lifecycle::read_facts(api.as_ref())).await else {
             return;
         };
+        if !check_facts_cluster(diags, api.as_ref(), prior, &facts) {
+            return;
+        }
         let Ok(id) = ops::lifecycle::node_id(&facts, name) else {
             return;
         };
@@ -638,12 +677,16 @@ impl Resource for NodeResource {
     async fn update<'a>(
         &self,
         diags: &mut Diagnostics,
-        _prior: State,
+        prior: State,
         planned: State,
         _config: State,
         private: ValueEmpty,
         _meta: ValueEmpty,
     ) -> Option<(State, ValueEmpty)> {
+        if only_provider_settings_change(&prior, &planned) {
+            want(diags, &planned)?;
+            return Some((planned, private));
+        }
         Some((self.wait(diags, planned, Op::Update).await?, private))
     }
 
@@ -659,28 +702,19 @@ impl Resource for NodeResource {
             let api = self.ctx.api_or_report(diags)?;
             let timeout = Timeouts::of(&prior.timeouts, Op::Delete);
             let _turn = self.ctx.removal_turn().await;
-            let result = ops::lifecycle::remove_node(api, name, timeout).await;
+            let recorded = recorded_fingerprint(&prior);
+            let result = ops::lifecycle::remove_node(api, name, recorded, timeout).await;
             self.ctx.invalidate().await;
             diag::ops_ok(diags, result)?;
             return Some(());
         }
-        diags.root_warning(
-            format!("Node {name} is still a cluster member"),
-            format!(
-                "restate_node only stopped tracking node {name}. It stays in the cluster's nodes configuration, \
-                 and its log-server and metadata-server state are unchanged; stopping its VM makes it a dead \
-                 member. Remove it from the cluster with restatectl (nodes set-storage-state, metadata-server \
-                 remove-node, nodes remove) before you stop it."
-            ),
-        );
+        diag::left_as_is(diags, &diag::Left::Node { name });
         Some(())
     }
 
     async fn import<'a>(&self, diags: &mut Diagnostics, id: String) -> Option<(State, ValueEmpty)> {
         if id.trim().is_empty() {
-            diags.root_error_short(
-                "Import needs the node name: terraform import restate_node.NAME <node name>",
-            );
+            diag::import_needs_id(diags, "restate_node", "node name");
             return None;
         }
         let state = State {

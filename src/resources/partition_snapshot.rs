@@ -202,7 +202,7 @@ impl PartitionSnapshotResource {
         diag::snapshots(diags, &outcome, ids.len());
         if outcome.taken.is_empty() {
             if diags.errors.is_empty() {
-                diags.root_error_short("The cluster has no partitions to snapshot");
+                diag::no_partitions(diags);
             }
             return None;
         }
@@ -332,13 +332,7 @@ impl Resource for PartitionSnapshotResource {
             return None;
         }
         if let Some(lost) = lost_snapshots(&state, &view) {
-            diags.root_warning(
-                "The snapshots are gone from the repository",
-                format!(
-                    "{lost}\nrestate_partition_snapshot is removed from the state, so the next apply \
-                     takes new snapshots."
-                ),
-            );
+            diag::snapshots_lost(diags, &lost);
             return None;
         }
         let mut state = state;
@@ -466,13 +460,7 @@ impl Resource for PartitionSnapshotResource {
         _meta: ValueEmpty,
     ) -> Option<()> {
         let n = prior.snapshots.as_ref_option().map_or(0, Vec::len);
-        diags.root_warning(
-            "The snapshots stay in the repository",
-            format!(
-                "restate_partition_snapshot only stopped tracking {n} snapshots: Restate keeps them (and prunes old \
-                 ones by [worker.snapshots] num-retained); nothing was deleted."
-            ),
-        );
+        diag::left_as_is(diags, &diag::Left::Snapshots { count: n });
         Some(())
     }
 
@@ -481,8 +469,9 @@ impl Resource for PartitionSnapshotResource {
         diags: &mut Diagnostics,
         _id: String,
     ) -> Option<(State, Value<Private>)> {
-        diags.root_error(
-            "restate_partition_snapshot cannot be imported",
+        diag::not_importable(
+            diags,
+            "restate_partition_snapshot",
             "A snapshot is taken, not adopted: add the resource to the configuration and apply, which \
              takes new snapshots of the partitions.",
         );

@@ -4,6 +4,8 @@
 //! until the node may stop (no other node this apply stopped is still coming back, and the
 //! cluster keeps its quorum and replication without it). The new gate's create then waits until
 //! the node is back, alive, with its roles and version, before the next node may stop.
+//! Like every resource it records its cluster's fingerprint, and refuses to let a node of
+//! another cluster (a twin of the same name) stop.
 
 use std::sync::Arc;
 
@@ -13,9 +15,12 @@ use tf_provider::schema::{AttributeType, Schema};
 use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, Diagnostics, Resource};
 
-use crate::domain::rules::NodeWant;
+use crate::client;
+use crate::domain::rules::{self, NodeWant};
 use crate::ops;
-use crate::tf::schema::{optional, optional_computed, required, schema};
+use crate::ops::AdminApi;
+use crate::tf::context::probe;
+use crate::tf::schema::{computed, optional, optional_computed, required, schema};
 use crate::tf::value::known_str;
 use crate::tf::{diag, plan, Op, ProviderContext, Timeouts};
 
@@ -23,6 +28,7 @@ use crate::tf::{diag, plan, Op, ProviderContext, Timeouts};
 #[serde(default)]
 pub struct State {
     pub id: Value<String>,
+    pub cluster_fingerprint: Value<String>,
     pub node: Value<String>,
     pub roles: Value<Vec<Value<String>>>,
     pub expected_version: Value<String>,
@@ -39,6 +45,38 @@ impl RestartGateResource {
     pub fn new(ctx: Arc<ProviderContext>) -> Self {
         RestartGateResource { ctx }
     }
+}
+
+/// The fingerprint recorded in `state`, if any.
+fn recorded_fingerprint(state: &State) -> Option<u64> {
+    known_str(&state.cluster_fingerprint).and_then(|f| f.parse().ok())
+}
+
+/// The fingerprint as a state value (null when the cluster could not tell it yet).
+fn fingerprint_value(fingerprint: Option<u64>) -> Value<String> {
+    fingerprint.map_or(Value::Null, |f| Value::Value(f.to_string()))
+}
+
+/// The cluster's fingerprint, or an error when `state` records another one; `Ok(None)` when the
+/// cluster is not provisioned yet and nothing is recorded (a gate created with its cluster).
+async fn cluster_fingerprint(
+    ctx: &ProviderContext,
+    api: &dyn AdminApi,
+    state: &State,
+) -> Result<Option<u64>, ops::Error> {
+    let recorded = recorded_fingerprint(state);
+    let view = match ctx.view(api, false).await {
+        Ok(view) => view,
+        Err(client::Error::NotProvisioned { .. }) if recorded.is_none() => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    rules::check_fingerprint(
+        recorded,
+        &api.endpoints().join(", "),
+        &view.cluster_name,
+        view.cluster_fingerprint,
+    )?;
+    Ok(Some(view.cluster_fingerprint))
 }
 
 /// How the node must be when it is back. None when a value is refused (reported).
@@ -67,7 +105,17 @@ impl Resource for RestartGateResource {
              destroys the gate before the machine, and the destroy waits until the node may stop; \
              the new gate's create waits until the node is back.",
             vec![
-                ("id", crate::tf::schema::computed(Str, "The node name.")),
+                ("id", computed(Str, "The node name.")),
+                (
+                    "cluster_fingerprint",
+                    computed(
+                        Str,
+                        "The fingerprint of the node's cluster, recorded at create (or, for a gate \
+                         created before its cluster was provisioned, at the first read after): a later \
+                         read or destroy that reaches a cluster with another fingerprint, whatever its \
+                         name, is an error, and the state is kept.",
+                    ),
+                ),
                 (
                     "node",
                     required(Str, "The name of the node whose machine this gate guards."),
@@ -123,12 +171,22 @@ impl Resource for RestartGateResource {
 
     async fn read<'a>(
         &self,
-        _diags: &mut Diagnostics,
+        diags: &mut Diagnostics,
         state: State,
         private: ValueEmpty,
         _meta: ValueEmpty,
     ) -> Option<(State, ValueEmpty)> {
-        // Nothing of the gate lives in the cluster.
+        // Nothing of the gate lives in the cluster but the cluster's identity: another cluster is
+        // an error (the state stays as it is), and a fingerprint not known at create is filled.
+        let api = self.ctx.api_or_report(diags)?;
+        let fingerprint = diag::ops_ok(
+            diags,
+            cluster_fingerprint(&self.ctx, api.as_ref(), &state).await,
+        )?;
+        let mut state = state;
+        if let Some(f) = fingerprint {
+            state.cluster_fingerprint = Value::Value(f.to_string());
+        }
         Some((state, private))
     }
 
@@ -142,6 +200,7 @@ impl Resource for RestartGateResource {
         want(diags, &config);
         let mut planned = proposed;
         planned.id = planned.node.clone();
+        plan::unknown(&mut [&mut planned.cluster_fingerprint]);
         plan::default_from_config(&mut planned.allow_downtime, &config.allow_downtime, false);
         Some((planned, ValueEmpty::default()))
     }
@@ -166,11 +225,28 @@ impl Resource for RestartGateResource {
 
     async fn plan_destroy<'a>(
         &self,
-        _diags: &mut Diagnostics,
-        _prior: State,
+        diags: &mut Diagnostics,
+        prior: State,
         private: ValueEmpty,
         _meta: ValueEmpty,
     ) -> Option<ValueEmpty> {
+        // A destroy that waits for the node's turn must wait in the recorded cluster (checked
+        // when the cluster answers quickly; apply checks again).
+        let recorded = recorded_fingerprint(&prior);
+        let downtime = matches!(prior.allow_downtime, Value::Value(true));
+        if let (Some(api), Some(_), false) = (self.ctx.api_if_known(), recorded, downtime) {
+            if let Some(view) = probe(self.ctx.view(api.as_ref(), false)).await {
+                let checked = rules::check_fingerprint(
+                    recorded,
+                    &api.endpoints().join(", "),
+                    &view.cluster_name,
+                    view.cluster_fingerprint,
+                );
+                if let Err(e) = checked {
+                    diag::refused(diags, &e);
+                }
+            }
+        }
         Some(private)
     }
 
@@ -183,16 +259,25 @@ impl Resource for RestartGateResource {
         _meta: ValueEmpty,
     ) -> Option<(State, ValueEmpty)> {
         let want = want(diags, &planned)?;
+        let mut planned = planned;
         // A node this apply let stop must be back before the next may stop (so it stays marked
         // stopping until it is, or for good when it is not back in time); a gate created with its
-        // node (or its first machine) has nothing to wait for.
+        // node (or its first machine) has nothing to wait for, and records the cluster only when
+        // it answers at once (it may not be provisioned yet: the next read records it then).
         if self.ctx.is_restarting(&want.name) {
             let api = self.ctx.api_or_report(diags)?;
             let timeout = Timeouts::of(&planned.timeouts, Op::Create);
-            let back = ops::nodes::wait_until_ready(api.as_ref(), &want, timeout).await;
+            let back = ops::nodes::wait_until_ready(api.as_ref(), &want, None, timeout).await;
             self.ctx.invalidate().await;
-            diag::ops_ok(diags, back)?;
+            let (_, view) = diag::ops_ok(diags, back)?;
             self.ctx.set_restarting(&want.name, false);
+            planned.cluster_fingerprint = fingerprint_value(Some(view.cluster_fingerprint));
+        } else {
+            let found = match self.ctx.api_if_known() {
+                Some(api) => probe(api.nodes_configuration()).await,
+                None => None,
+            };
+            planned.cluster_fingerprint = fingerprint_value(found.map(|n| n.cluster_fingerprint));
         }
         Some((planned, private))
     }
@@ -228,6 +313,7 @@ impl Resource for RestartGateResource {
         let result = ops::lifecycle::wait_until_may_stop(
             api.as_ref(),
             &name,
+            recorded_fingerprint(&prior),
             || self.ctx.restarting_besides(&name),
             timeout,
         )
@@ -240,9 +326,7 @@ impl Resource for RestartGateResource {
 
     async fn import<'a>(&self, diags: &mut Diagnostics, id: String) -> Option<(State, ValueEmpty)> {
         if id.trim().is_empty() {
-            diags.root_error_short(
-                "Import needs the node name: terraform import restate_restart_gate.NAME <node name>",
-            );
+            diag::import_needs_id(diags, "restate_restart_gate", "node name");
             return None;
         }
         Some((

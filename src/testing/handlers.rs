@@ -1,7 +1,7 @@
 //! Handler tests: every resource's plan and apply paths, driven as Terraform drives them, against
 //! the in-process fake. Milliseconds each, no root, no network namespace.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use tf_provider::value::Value;
@@ -11,7 +11,7 @@ use super::scenarios::{self, Handlers};
 use super::terraform::Diag;
 use crate::domain::{LogProvider, Replication, Role};
 use crate::ops::AdminApi;
-use crate::resources::{cluster_config, node, partition_snapshot};
+use crate::resources::{cluster_config, node, partition_snapshot, restart_gate};
 use crate::tf::value::string_list;
 use crate::tf::Timeouts;
 
@@ -57,7 +57,7 @@ pub(super) fn assert_error(diags: &[Diag], summary: &str, attribute: &str) {
     );
 }
 
-fn replicated(extra: impl FnOnce(&mut cluster_config::State)) -> cluster_config::State {
+pub(super) fn replicated(extra: impl FnOnce(&mut cluster_config::State)) -> cluster_config::State {
     let mut c = cluster_config::State {
         log_provider: s("replicated"),
         ..Default::default()
@@ -336,84 +336,6 @@ async fn bad_values_are_refused_at_the_attribute_before_the_cluster_is_asked() {
     assert_eq!(fake.rpc_count(), rpcs, "no call for a refused value");
 }
 
-/// Every Optional+Computed attribute: set, apply, remove, and the plan shows the documented
-/// default (for the booleans) or keeps the cluster's value (for the values the cluster owns).
-#[tokio::test]
-async fn removing_an_attribute_brings_back_its_default() {
-    let (_fake, h) = cluster(FakeState::provisioned("c", 2));
-    type Set = fn(&mut cluster_config::State);
-    type Get = fn(&cluster_config::State) -> String;
-    let cases: [(&str, Set, Get, &str); 7] = [
-        (
-            "provision",
-            |c| c.provision = Value::Value(true),
-            |c| format!("{:?}", c.provision),
-            "false",
-        ),
-        (
-            "wait_for_logs",
-            |c| c.wait_for_logs = Value::Value(false),
-            |c| format!("{:?}", c.wait_for_logs),
-            "true",
-        ),
-        (
-            "skip_safety_checks",
-            |c| c.skip_safety_checks = Value::Value(true),
-            |c| format!("{:?}", c.skip_safety_checks),
-            "false",
-        ),
-        (
-            "log_replication",
-            |c| c.log_replication = s("{node: 1}"),
-            |c| format!("{:?}", c.log_replication),
-            "\"{node: 1}\"",
-        ),
-        (
-            "partition_replication",
-            |c| c.partition_replication = s("1"),
-            |c| format!("{:?}", c.partition_replication),
-            "\"1\"",
-        ),
-        (
-            "log_nodeset_size",
-            |c| c.log_nodeset_size = Value::Value(0),
-            |c| format!("{:?}", c.log_nodeset_size),
-            "0",
-        ),
-        (
-            "num_partitions",
-            |c| c.num_partitions = Value::Value(2),
-            |c| format!("{:?}", c.num_partitions),
-            "2",
-        ),
-    ];
-    for (attribute, set, get, default) in cases {
-        let mut with = replicated(|_| {});
-        set(&mut with);
-        let (state, d) = h.cluster_config.plan_and_apply(None, &with).await;
-        let (state, private) = state.unwrap_or_else(|| panic!("{attribute}: {d:#?}"));
-        let (state, _) = h.cluster_config.read(&state, &private).await.0.unwrap();
-        let without = replicated(|_| {});
-        let planned = h
-            .cluster_config
-            .plan(Some((&state, &private)), &without)
-            .await;
-        let planned = planned.state.unwrap();
-        assert_eq!(get(&planned), default, "{attribute}");
-        let (after, _) = h
-            .cluster_config
-            .apply(
-                Some(&state),
-                &h.cluster_config
-                    .plan(Some((&state, &private)), &without)
-                    .await,
-                &without,
-            )
-            .await;
-        assert_eq!(get(&after.unwrap().0), default, "{attribute} after apply");
-    }
-}
-
 #[tokio::test]
 async fn refresh_follows_the_cluster_and_refuses_another_one() {
     let (fake, h) = cluster(FakeState::provisioned("c", 2));
@@ -585,7 +507,10 @@ async fn node_inputs_are_refused_at_their_attribute() {
 
 // --- restate_partition_snapshot ------------------------------------------------------------------
 
-fn snapshot_config(ids: Option<&[i64]>, trim: Option<bool>) -> partition_snapshot::State {
+pub(super) fn snapshot_config(
+    ids: Option<&[i64]>,
+    trim: Option<bool>,
+) -> partition_snapshot::State {
     partition_snapshot::State {
         partition_ids: ids.map_or(Value::Null, |ids| {
             Value::Value(ids.iter().map(|i| Value::Value(*i)).collect())
@@ -800,15 +725,15 @@ enum PlanPath {
     Update,
     /// A replacement, because of these attributes.
     Replace(Vec<String>),
+    /// Refused at plan time: the first error's summary (a prefix of it) and attribute.
+    Refused(String, String),
 }
 
-/// The plan path of a successful plan (errors fail the test, naming `attribute`).
-fn plan_path<S, P>(attribute: &str, planned: &scenarios::Planned<S, P>) -> PlanPath {
-    assert!(
-        errors(&planned.diags).is_empty(),
-        "{attribute}: {:#?}",
-        planned.diags
-    );
+/// The plan path of a plan.
+fn plan_path<S, P>(planned: &scenarios::Planned<S, P>) -> PlanPath {
+    if let Some(e) = planned.diags.iter().find(|d| d.error) {
+        return PlanPath::Refused(e.summary.clone(), e.attribute.clone());
+    }
     match planned.replace.as_slice() {
         [] => PlanPath::Update,
         attrs => PlanPath::Replace(attrs.to_vec()),
@@ -819,12 +744,64 @@ fn replace(attribute: &str) -> PlanPath {
     PlanPath::Replace(vec![attribute.to_string()])
 }
 
-#[tokio::test]
+fn refused(summary: &str, attribute: &str) -> PlanPath {
+    PlanPath::Refused(summary.to_string(), attribute.to_string())
+}
+
+/// Checks one row: the plan path, and (for a plan that succeeds) that it shows a diff.
+#[track_caller]
+fn assert_row<S: PartialEq + std::fmt::Debug, P>(
+    resource: &str,
+    attribute: &str,
+    prior: &S,
+    planned: &scenarios::Planned<S, P>,
+    expected: &PlanPath,
+) {
+    assert_eq!(
+        &plan_path(planned),
+        expected,
+        "{resource}.{attribute}: {:#?}",
+        planned.diags
+    );
+    if !matches!(expected, PlanPath::Refused(..)) {
+        assert_ne!(
+            planned.state.as_ref(),
+            Some(prior),
+            "{resource}.{attribute} shows no diff"
+        );
+    }
+}
+
+/// Every argument of every resource, by resource: its configurable attributes and blocks.
+fn every_argument() -> BTreeSet<(String, String)> {
+    use tf_provider::schema::AttributeConstraint;
+    use tf_provider::Provider;
+    let mut d = tf_provider::Diagnostics::default();
+    let resources = crate::RestateProvider::default()
+        .get_resources(&mut d)
+        .expect("the resources");
+    let mut out = BTreeSet::new();
+    for (resource, r) in &resources {
+        let block = r.schema(&mut d).expect("a schema").block;
+        let attributes = block
+            .attributes
+            .iter()
+            .filter(|(_, a)| !matches!(a.constraint, AttributeConstraint::Computed))
+            .map(|(name, _)| name.clone());
+        for name in attributes.chain(block.blocks.keys().cloned()) {
+            out.insert((resource.clone(), name));
+        }
+    }
+    out
+}
+
+#[tokio::test(start_paused = true)]
 async fn every_attribute_change_plans_as_documented() {
+    let mut covered: BTreeSet<(String, String)> = BTreeSet::new();
     let (fake, h) = cluster(FakeState::provisioned("c", 4));
     fake.with(|s| s.nodes.push(fake::node(2, "n2", &Role::ALL)));
 
-    // restate_cluster_config: every argument updates in place.
+    // restate_cluster_config: every argument updates in place, but what Restate cannot do.
     let base = replicated(|c| {
         c.log_replication = s("1");
         c.partition_replication = s("1");
@@ -832,47 +809,111 @@ async fn every_attribute_change_plans_as_documented() {
     let (state, _) = h.cluster_config.plan_and_apply(None, &base).await;
     let (state, private) = state.unwrap();
     type Change = fn(&mut cluster_config::State);
-    let changes: [(&str, Change); 7] = [
-        ("log_replication", |c| c.log_replication = s("2")),
-        ("partition_replication", |c| {
-            c.partition_replication = s("2")
-        }),
-        ("log_nodeset_size", |c| c.log_nodeset_size = Value::Value(2)),
-        ("provision", |c| c.provision = Value::Value(true)),
-        ("wait_for_logs", |c| c.wait_for_logs = Value::Value(false)),
-        ("skip_safety_checks", |c| {
-            c.skip_safety_checks = Value::Value(true)
-        }),
-        ("timeouts", |c| {
-            c.timeouts = timeouts(serde_json::json!({"create": "1m", "update": "1m"}))
-        }),
+    let changes: [(&str, Change, PlanPath); 11] = [
+        (
+            "log_provider",
+            |c| {
+                c.log_provider = s("local");
+                c.log_replication = Value::Null;
+            },
+            refused(
+                "Restate cannot move logs back from the replicated provider",
+                "log_provider",
+            ),
+        ),
+        (
+            "log_replication",
+            |c| c.log_replication = s("2"),
+            PlanPath::Update,
+        ),
+        (
+            "partition_replication",
+            |c| c.partition_replication = s("2"),
+            PlanPath::Update,
+        ),
+        (
+            "log_nodeset_size",
+            |c| c.log_nodeset_size = Value::Value(2),
+            PlanPath::Update,
+        ),
+        (
+            "num_partitions",
+            |c| c.num_partitions = Value::Value(8),
+            refused("num_partitions cannot change", "num_partitions"),
+        ),
+        (
+            "provision",
+            |c| c.provision = Value::Value(true),
+            PlanPath::Update,
+        ),
+        (
+            "provision_endpoint",
+            |c| c.provision_endpoint = s("http://fake-n2:5122"),
+            PlanPath::Update,
+        ),
+        (
+            "wait_for_logs",
+            |c| c.wait_for_logs = Value::Value(false),
+            PlanPath::Update,
+        ),
+        (
+            "skip_safety_checks",
+            |c| c.skip_safety_checks = Value::Value(true),
+            PlanPath::Update,
+        ),
+        (
+            "allow_lower_replication",
+            |c| c.allow_lower_replication = Value::Value(true),
+            PlanPath::Update,
+        ),
+        (
+            "timeouts",
+            |c| c.timeouts = timeouts(serde_json::json!({"create": "1m", "update": "1m"})),
+            PlanPath::Update,
+        ),
     ];
-    for (attribute, change) in changes {
+    for (attribute, change, expected) in changes {
         let mut config = base.clone();
         change(&mut config);
         let planned = h
             .cluster_config
             .plan(Some((&state, &private)), &config)
             .await;
-        assert_eq!(
-            plan_path(attribute, &planned),
-            PlanPath::Update,
-            "{attribute}"
-        );
-        assert_ne!(
-            planned.state.as_ref(),
-            Some(&state),
-            "{attribute} shows no diff"
-        );
+        assert_row("cluster_config", attribute, &state, &planned, &expected);
+        covered.insert(("cluster_config".into(), attribute.into()));
     }
+    // From the local provider, replicated is an update in place.
+    let (local_fake, local) = cluster(FakeState::provisioned("c", 4));
+    local_fake.with(|s| s.change_config(|c| c.log_provider = LogProvider::Local));
+    let local_config = cluster_config::State {
+        log_provider: s("local"),
+        ..Default::default()
+    };
+    let (on_local, _) = local
+        .cluster_config
+        .plan_and_apply(None, &local_config)
+        .await;
+    let (on_local, local_private) = on_local.unwrap();
+    let planned = local
+        .cluster_config
+        .plan(Some((&on_local, &local_private)), &replicated(|_| {}))
+        .await;
+    assert_row(
+        "cluster_config",
+        "log_provider",
+        &on_local,
+        &planned,
+        &PlanPath::Update,
+    );
 
     // restate_node: a new name replaces; roles and the version update in place, and what the
-    // node reports becomes unknown (it restarts); timeouts update in place.
+    // node reports becomes unknown (it restarts); the lifecycle states, on_destroy and timeouts
+    // update in place, and the node does not restart.
     let base = node_config("n1", &Role::ALL);
     let (state, _) = h.node.plan_and_apply(None, &base).await;
     let (state, private) = state.unwrap();
     type NodeChange = fn(&mut node::State);
-    let cases: [(&str, NodeChange, PlanPath, bool); 4] = [
+    let cases: [(&str, NodeChange, PlanPath, bool); 8] = [
         ("name", |c| c.name = s("n2"), replace("name"), true),
         (
             "roles",
@@ -887,6 +928,30 @@ async fn every_attribute_change_plans_as_documented() {
             true,
         ),
         (
+            "worker_state",
+            |c| c.worker_state = s("draining"),
+            PlanPath::Update,
+            false,
+        ),
+        (
+            "log_server_storage_state",
+            |c| c.log_server_storage_state = s("read-only"),
+            PlanPath::Update,
+            false,
+        ),
+        (
+            "metadata_server_member",
+            |c| c.metadata_server_member = Value::Value(false),
+            PlanPath::Update,
+            false,
+        ),
+        (
+            "on_destroy",
+            |c| c.on_destroy = s("forget"),
+            PlanPath::Update,
+            false,
+        ),
+        (
             "timeouts",
             |c| c.timeouts = timeouts(serde_json::json!({"create": "9s", "update": "9s"})),
             PlanPath::Update,
@@ -897,13 +962,50 @@ async fn every_attribute_change_plans_as_documented() {
         let mut config = base.clone();
         change(&mut config);
         let planned = h.node.plan(Some((&state, &private)), &config).await;
-        assert_eq!(plan_path(attribute, &planned), expected, "{attribute}");
+        assert_row("node", attribute, &state, &planned, &expected);
+        covered.insert(("node".into(), attribute.into()));
         let p = planned.state.unwrap();
         assert_eq!(
             p.generation == Value::Unknown,
             observed_unknown,
             "{attribute}"
         );
+    }
+
+    // restate_restart_gate: another node replaces it; everything else updates in place.
+    let base = super::lifecycle_handlers::gate("n1", "1.7.12");
+    let (state, _) = h.gate.plan_and_apply(None, &base).await;
+    let (state, private) = state.unwrap();
+    type GateChange = fn(&mut restart_gate::State);
+    let cases: [(&str, GateChange, PlanPath); 5] = [
+        ("node", |c| c.node = s("n2"), replace("node")),
+        (
+            "roles",
+            |c| c.roles = string_list(["worker"]),
+            PlanPath::Update,
+        ),
+        (
+            "expected_version",
+            |c| c.expected_version = s("1.7"),
+            PlanPath::Update,
+        ),
+        (
+            "allow_downtime",
+            |c| c.allow_downtime = Value::Value(true),
+            PlanPath::Update,
+        ),
+        (
+            "timeouts",
+            |c| c.timeouts = timeouts(serde_json::json!({"create": "9s", "delete": "9s"})),
+            PlanPath::Update,
+        ),
+    ];
+    for (attribute, change, expected) in cases {
+        let mut config = base.clone();
+        change(&mut config);
+        let planned = h.gate.plan(Some((&state, &private)), &config).await;
+        assert_row("restart_gate", attribute, &state, &planned, &expected);
+        covered.insert(("restart_gate".into(), attribute.into()));
     }
 
     // restate_partition_snapshot: any change takes new snapshots, except timeouts.
@@ -937,8 +1039,16 @@ async fn every_attribute_change_plans_as_documented() {
         let mut config = base.clone();
         change(&mut config);
         let planned = h.snapshot.plan(Some((&state, &private)), &config).await;
-        assert_eq!(plan_path(attribute, &planned), expected, "{attribute}");
+        assert_row("partition_snapshot", attribute, &state, &planned, &expected);
+        covered.insert(("partition_snapshot".into(), attribute.into()));
     }
+
+    // The table has a row for every argument of every resource.
+    let arguments = every_argument();
+    let missing: Vec<_> = arguments.difference(&covered).collect();
+    assert!(missing.is_empty(), "arguments without a row: {missing:?}");
+    let stale: Vec<_> = covered.difference(&arguments).collect();
+    assert!(stale.is_empty(), "rows for no argument: {stale:?}");
 }
 
 // --- exactly one cluster, no lost writes, honest convergence --------------------------------------
@@ -1129,7 +1239,7 @@ async fn a_change_made_during_the_apply_is_not_overwritten() {
         .plan_and_apply(Some((&state, &private)), &mine)
         .await;
     assert!(applied.is_none());
-    let e = error(&d, "The cluster configuration changed during the apply");
+    let e = error(&d, "The cluster configuration changed since it was checked");
     assert!(e.detail.contains("Nothing was written"), "{e:#?}");
     assert_eq!(fake.with(|s| s.config.clone()), theirs);
 
@@ -1147,6 +1257,85 @@ async fn a_change_made_during_the_apply_is_not_overwritten() {
         fake.with(|s| s.config.log_replication.clone()),
         Some(Replication::nodes(2))
     );
+}
+
+#[tokio::test]
+async fn a_change_made_between_plan_and_apply_is_not_overwritten() {
+    let (fake, h) = cluster(FakeState::provisioned("c", 2));
+    fake.with(|s| s.nodes.push(fake::node(2, "n2", &Role::ALL)));
+    let base = replicated(|c| c.log_replication = s("1"));
+    let (state, _) = h.cluster_config.plan_and_apply(None, &base).await;
+    let (state, private) = state.unwrap();
+    // The plan changes the nodeset size, and keeps log_replication at 1 as the cluster has it.
+    let mine = replicated(|c| {
+        c.log_replication = s("1");
+        c.log_nodeset_size = Value::Value(2);
+    });
+    let planned = h.cluster_config.plan(Some((&state, &private)), &mine).await;
+    assert!(planned.state.is_some(), "{:#?}", planned.diags);
+    // Between plan and apply, someone runs `restatectl config set --log-replication 2`.
+    fake.with(|s| s.change_config(|c| c.log_replication = Some(Replication::nodes(2))));
+    let theirs = fake.with(|s| s.config.clone());
+    let (applied, d) = h.cluster_config.apply(Some(&state), &planned, &mine).await;
+    assert!(applied.is_none(), "{d:#?}");
+    let e = error(&d, "The cluster configuration changed since it was checked");
+    assert!(
+        e.detail
+            .contains("log_replication was 1 when checked and is 2 now")
+            && e.detail.contains("Nothing was written"),
+        "{e:#?}"
+    );
+    assert_eq!(
+        fake.with(|s| s.config.clone()),
+        theirs,
+        "their change was undone"
+    );
+
+    // A change to a setting this configuration leaves to the cluster (partition_replication) is
+    // not undone by the write, so it is no reason to refuse; neither is one to the value the
+    // write sets anyway.
+    let (state, _) = h.cluster_config.read(&state, &private).await;
+    let (state, private) = state.unwrap();
+    let mine = replicated(|c| {
+        c.log_replication = s("2");
+        c.log_nodeset_size = Value::Value(2);
+    });
+    let planned = h.cluster_config.plan(Some((&state, &private)), &mine).await;
+    fake.with(|s| {
+        s.change_config(|c| {
+            c.partition_replication = Some(Replication::nodes(2));
+            c.log_nodeset_size = 2;
+        })
+    });
+    let (applied, d) = h.cluster_config.apply(Some(&state), &planned, &mine).await;
+    assert!(applied.is_some(), "{d:#?}");
+    assert_eq!(
+        fake.with(|s| s.config.partition_replication.clone()),
+        Some(Replication::nodes(2))
+    );
+
+    // On create, the configuration checked against the running cluster is what the write
+    // assumes: a change right after that check is not overwritten either.
+    let (fake, h) = cluster(FakeState::provisioned("c", 2));
+    fake.with(|s| s.nodes.push(fake::node(2, "n2", &Role::ALL)));
+    let create = replicated(|c| c.log_nodeset_size = Value::Value(2));
+    let planned = h.cluster_config.plan(None, &create).await;
+    assert!(planned.state.is_some(), "{:#?}", planned.diags);
+    let theirs = fake.with(|s| {
+        let mut c = s.config.clone();
+        c.log_nodeset_size = 3;
+        s.interference = Some((1, c.clone()));
+        c
+    });
+    let (applied, d) = h.cluster_config.apply(None, &planned, &create).await;
+    assert!(applied.is_none(), "{d:#?}");
+    assert!(
+        error(&d, "The cluster configuration changed since it was checked")
+            .detail
+            .contains("log_nodeset_size was 0 when checked and is 3 now"),
+        "{d:#?}"
+    );
+    assert_eq!(fake.with(|s| s.config.clone()), theirs);
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use crate::domain::{LogProvider, Replication, Role};
 use crate::resources::{node, restart_gate};
 
 /// Three nodes with every role, partitions and logs at replication 2, logs on all three.
-fn three_nodes() -> FakeState {
+pub(super) fn three_nodes() -> FakeState {
     let mut state = FakeState::provisioned("c", 2);
     state.nodes.push(fake::node(2, "n2", &Role::ALL));
     state.nodes.push(fake::node(3, "n3", &Role::ALL));
@@ -22,7 +22,7 @@ fn three_nodes() -> FakeState {
     state
 }
 
-fn managed(name: &str) -> node::State {
+pub(super) fn managed(name: &str) -> node::State {
     let mut c = node_config(name, &Role::ALL);
     c.timeouts = timeouts(serde_json::json!({"create": "20s", "update": "20s", "delete": "60s"}));
     c
@@ -67,6 +67,114 @@ async fn destroy_removes_the_node_step_by_step() {
     h.ctx.invalidate().await;
     let (read, _) = h.node.read(&n3, &ValueEmpty::default()).await;
     assert!(read.is_none(), "gone from the cluster, so from state");
+}
+
+/// What a removal or a lifecycle change writes to the fake cluster.
+fn written(fake: &FakeCluster) -> impl PartialEq + std::fmt::Debug {
+    fake.with(|s| {
+        (
+            s.nodes.clone(),
+            s.logs.clone(),
+            s.config.clone(),
+            s.metadata_left.clone(),
+            s.tombstones.clone(),
+            s.trims.clone(),
+            s.reconfigured.clone(),
+            s.exports.clone(),
+        )
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_removal_reaching_a_twin_cluster_is_refused_and_writes_nothing() {
+    let (fake, h) = cluster(three_nodes());
+    let n3 = track(&h, &managed("n3")).await;
+    let recorded = fake.with(|s| s.fingerprint);
+    // `terraform destroy -refresh=false` with the provider pointed at a cluster of the same name
+    // whose node n3 is another machine: no refresh tells them apart.
+    fake.with(|s| s.fingerprint = 99);
+    h.ctx.invalidate().await;
+    let before = written(&fake);
+    let (planned, d) = h.node.plan_destroy(&n3, &ValueEmpty::default()).await;
+    assert!(planned.is_none(), "the destroy was planned: {d:#?}");
+    let e = error(&d, "Another cluster");
+    assert!(
+        e.detail.contains("fingerprint 99") && e.detail.contains(&recorded.to_string()),
+        "{e:#?}"
+    );
+    // Apply checks again (the plan-time check is skipped when the cluster answers slowly).
+    let (gone, d) = h.node.destroy(&n3, &ValueEmpty::default()).await;
+    assert!(!gone, "the resource left the state: {d:#?}");
+    error(&d, "Another cluster");
+    assert_eq!(written(&fake), before, "the twin's node was touched");
+    // A twin without a node of that name: still an error, not "already gone".
+    fake.with(|s| {
+        s.nodes.retain(|n| n.record.name != "n3");
+        s.settle_logs();
+    });
+    h.ctx.invalidate().await;
+    let before = written(&fake);
+    let (gone, d) = h.node.destroy(&n3, &ValueEmpty::default()).await;
+    assert!(!gone, "{d:#?}");
+    error(&d, "Another cluster");
+    assert_eq!(written(&fake), before);
+    // Back on its own cluster, the removal goes ahead.
+    fake.with(|s| {
+        s.fingerprint = recorded;
+        s.nodes.push(fake::node(3, "n3", &Role::ALL));
+    });
+    h.ctx.invalidate().await;
+    let (gone, d) = h.node.plan_and_destroy(&n3, &ValueEmpty::default()).await;
+    assert!(gone, "{d:#?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_update_reaching_a_twin_cluster_is_refused_at_once_and_writes_nothing() {
+    let (fake, h) = cluster(three_nodes());
+    let mut config = managed("n2");
+    config.timeouts =
+        timeouts(serde_json::json!({"create": "20s", "update": "1h", "delete": null}));
+    let n2 = track(&h, &config).await;
+    let mut drain = config.clone();
+    drain.worker_state = s("draining");
+    // Planned against its own cluster; the provider reaches a twin at apply.
+    let planned = h
+        .node
+        .plan(Some((&n2, &ValueEmpty::default())), &drain)
+        .await;
+    assert!(planned.state.is_some(), "{:#?}", planned.diags);
+    fake.with(|s| s.fingerprint = 99);
+    h.ctx.invalidate().await;
+    let before = written(&fake);
+    let started = tokio::time::Instant::now();
+    let (state, d) = h.node.apply(Some(&n2), &planned, &drain).await;
+    assert!(state.is_none());
+    error(&d, "Another cluster");
+    assert_eq!(written(&fake), before, "the twin's node was changed");
+    // The twin has no node n2: refused at the first read, not after waiting out `update` (1 h).
+    fake.with(|s| {
+        s.nodes.retain(|n| n.record.name != "n2");
+        s.settle_logs();
+    });
+    h.ctx.invalidate().await;
+    let mut roles = config.clone();
+    roles.roles = crate::tf::value::string_list(["worker"]);
+    let planned = h
+        .node
+        .plan(Some((&n2, &ValueEmpty::default())), &roles)
+        .await;
+    let (state, d) = h.node.apply(Some(&n2), &planned, &roles).await;
+    assert!(state.is_none());
+    error(&d, "Another cluster");
+    assert!(
+        !d.iter().any(|d| d.summary.contains("did not join")),
+        "{d:#?}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "waited {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -306,7 +414,7 @@ async fn a_removal_the_cluster_cannot_be_asked_about_is_an_error() {
 
 // --- restate_restart_gate ------------------------------------------------------------------------
 
-fn gate(name: &str, version: &str) -> restart_gate::State {
+pub(super) fn gate(name: &str, version: &str) -> restart_gate::State {
     restart_gate::State {
         node: s(name),
         roles: crate::tf::value::string_list(Role::ALL.iter().map(|r| r.as_str())),
@@ -418,12 +526,94 @@ async fn a_teardown_stops_every_node_at_once() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_gate_created_with_its_node_asks_the_cluster_nothing() {
-    let (fake, h) = cluster(three_nodes());
-    let before = crate::ops::AdminApi::rpc_count(fake.as_ref());
+async fn a_gate_created_with_its_node_waits_for_nothing_and_records_the_cluster_when_it_can() {
+    // The cluster is not provisioned yet (the gate comes with the first machines): nothing to
+    // wait for, and no fingerprint yet.
+    let (fake, h) = cluster(FakeState::fresh("c"));
     let g = gate_created(&h, &gate("n9", "1.7.12")).await;
     assert_eq!(g.allow_downtime, Value::Value(false));
-    assert_eq!(crate::ops::AdminApi::rpc_count(fake.as_ref()), before);
+    assert_eq!(g.cluster_fingerprint, Value::Null);
+    // The next read, once the cluster is provisioned, records it.
+    fake.with(|s| *s = FakeState::provisioned("c", 2));
+    let (read, d) = h.gate.read(&g, &ValueEmpty::default()).await;
+    let (read, _) = read.unwrap_or_else(|| panic!("{d:#?}"));
+    let recorded = fake.with(|s| s.fingerprint.to_string());
+    assert_eq!(read.cluster_fingerprint, s(&recorded));
+    // A gate created on a running cluster records it at create.
+    let g = gate_created(&h, &gate("n1", "1.7.12")).await;
+    assert_eq!(g.cluster_fingerprint, s(&recorded));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_gate_refuses_another_cluster_and_never_lets_its_node_stop() {
+    let (fake, h) = cluster(three_nodes());
+    let g1 = gate_created(&h, &gate("n1", "1.7.12")).await;
+    let recorded = fake.with(|s| s.fingerprint);
+    assert_eq!(g1.cluster_fingerprint, s(&recorded.to_string()));
+    let (read, d) = h.gate.read(&g1, &ValueEmpty::default()).await;
+    assert_eq!(read.map(|r| r.0), Some(g1.clone()), "{d:#?}");
+    // A twin of the same name behind the endpoints.
+    fake.with(|s| s.fingerprint = 99);
+    h.ctx.invalidate().await;
+    let (read, d) = h.gate.read(&g1, &ValueEmpty::default()).await;
+    assert!(read.is_none());
+    let e = error(&d, "Another cluster");
+    assert!(
+        e.detail.contains("fingerprint 99") && e.detail.contains(&recorded.to_string()),
+        "{e:#?}"
+    );
+    let (planned, d) = h.gate.plan_destroy(&g1, &ValueEmpty::default()).await;
+    assert!(planned.is_none(), "{d:#?}");
+    error(&d, "Another cluster");
+    // Apply checks again; the node is not let stop, and nobody waits for it.
+    let (gone, d) = h.gate.destroy(&g1, &ValueEmpty::default()).await;
+    assert!(!gone, "{d:#?}");
+    error(&d, "Another cluster");
+    assert!(!h.ctx.is_restarting("n1"));
+    // The twin has no node n1 (which would let it stop at once): refused all the same.
+    fake.with(|s| s.nodes.retain(|n| n.record.name != "n1"));
+    h.ctx.invalidate().await;
+    let (gone, d) = h.gate.destroy(&g1, &ValueEmpty::default()).await;
+    assert!(!gone, "{d:#?}");
+    error(&d, "Another cluster");
+    // allow_downtime lets it go without asking any cluster (a teardown whose VMs are gone).
+    let mut down = g1.clone();
+    down.allow_downtime = Value::Value(true);
+    let rpcs = crate::ops::AdminApi::rpc_count(fake.as_ref());
+    let (gone, d) = h.gate.plan_and_destroy(&down, &ValueEmpty::default()).await;
+    assert!(gone, "{d:#?}");
+    assert_eq!(crate::ops::AdminApi::rpc_count(fake.as_ref()), rpcs);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_teardown_of_a_cluster_that_is_gone_asks_it_nothing() {
+    let (fake, h) = cluster(three_nodes());
+    let n2 = track(&h, &managed("n2")).await;
+    let g2 = gate_created(&h, &gate("n2", "1.7.12")).await;
+    // The VMs are gone: every call would fail. `terraform apply -refresh=false` with
+    // on_destroy = "forget" and allow_downtime = true, then `terraform destroy -refresh=false`.
+    let rpcs = crate::ops::AdminApi::rpc_count(fake.as_ref());
+    fake.with(|s| s.provisioned = false);
+    let mut forget = managed("n2");
+    forget.on_destroy = s("forget");
+    let (n2, d) = h
+        .node
+        .plan_and_apply(Some((&n2, &ValueEmpty::default())), &forget)
+        .await;
+    let (n2, _) = n2.unwrap_or_else(|| panic!("{d:#?}"));
+    assert_eq!(n2.on_destroy, s("forget"));
+    let mut downtime = gate("n2", "1.7.12");
+    downtime.allow_downtime = Value::Value(true);
+    let (g2, d) = h
+        .gate
+        .plan_and_apply(Some((&g2, &ValueEmpty::default())), &downtime)
+        .await;
+    let (g2, _) = g2.unwrap_or_else(|| panic!("{d:#?}"));
+    let (gone, d) = h.gate.plan_and_destroy(&g2, &ValueEmpty::default()).await;
+    assert!(gone, "{d:#?}");
+    let (gone, d) = h.node.plan_and_destroy(&n2, &ValueEmpty::default()).await;
+    assert!(gone, "{d:#?}");
+    assert_eq!(crate::ops::AdminApi::rpc_count(fake.as_ref()), rpcs);
 }
 
 #[tokio::test(start_paused = true)]

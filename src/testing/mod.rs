@@ -10,6 +10,8 @@ pub mod terraform;
 mod handlers;
 #[cfg(test)]
 mod lifecycle_handlers;
+#[cfg(test)]
+mod plan_defaults;
 
 pub use crate::client::{AdminClient, ClientSettings, RetryPolicy};
 

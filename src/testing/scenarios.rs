@@ -169,6 +169,25 @@ where
     }
 
     #[cfg(test)]
+    /// The apply of a destroy alone (its plan-time checks skipped, as when the cluster was too
+    /// slow to answer at plan time). True when the resource is gone from state.
+    pub async fn destroy(&self, prior: &S, private: &P) -> (bool, Vec<Diag>) {
+        let mut d = Diagnostics::default();
+        let gone = self
+            .resource
+            .destroy(
+                &mut d,
+                prior.clone(),
+                private.clone(),
+                ValueEmpty::default(),
+            )
+            .await
+            .is_some()
+            && d.errors.is_empty();
+        (gone, diags(&d))
+    }
+
+    #[cfg(test)]
     /// The plan of a destroy: the private state for it, None when refused.
     pub async fn plan_destroy(&self, prior: &S, private: &P) -> (Option<P>, Vec<Diag>) {
         let mut d = Diagnostics::default();

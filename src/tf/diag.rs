@@ -144,7 +144,7 @@ fn describe(attribute: &str, e: &Domain) -> (Option<&'static str>, String, Strin
         ),
         Domain::ConfigChangedDuringApply { .. } => (
             None,
-            "The cluster configuration changed during the apply".into(),
+            "The cluster configuration changed since it was checked".into(),
             format!(
                 "{e}. Nothing was written, so the other change stands. Run terraform plan again to see \
                  the cluster as it is now, and apply then."
@@ -439,6 +439,89 @@ pub fn ops_ok<T>(diags: &mut Diagnostics, result: Result<T, ops::Error>) -> Opti
 /// The provider has no usable client.
 pub fn not_configured(diags: &mut Diagnostics, e: &SettingsError) {
     diags.root_error("Provider restate is not configured", e.to_string());
+}
+
+/// A removal refused at plan time: how to take the whole cluster down instead.
+pub fn whole_cluster_teardown(diags: &mut Diagnostics) {
+    diags.root_error(
+        "To take the whole cluster down instead",
+        "set on_destroy = \"forget\" on its restate_node resources and apply that first: \
+         destroying them then only stops tracking the nodes.",
+    );
+}
+
+/// What a destroy leaves as it is: the resource only stops tracking it.
+pub enum Left<'a> {
+    /// The cluster's configuration (Restate cannot unprovision).
+    ClusterConfig { cluster: &'a str },
+    /// A node that stays a cluster member (`on_destroy = "forget"`).
+    Node { name: &'a str },
+    /// Snapshots that stay in the repository.
+    Snapshots { count: usize },
+}
+
+/// A warning saying what a destroy left as it is.
+pub fn left_as_is(diags: &mut Diagnostics, left: &Left) {
+    let (summary, detail) = match left {
+        Left::ClusterConfig { cluster } => (
+            "The cluster configuration was left as it is".to_string(),
+            format!(
+                "restate_cluster_config only stops tracking cluster \"{cluster}\": Restate has no way to \
+                 unprovision a cluster or to move logs back to the local provider, so its configuration \
+                 stays as it is now."
+            ),
+        ),
+        Left::Node { name } => (
+            format!("Node {name} is still a cluster member"),
+            format!(
+                "restate_node only stopped tracking node {name}. It stays in the cluster's nodes configuration, \
+                 and its log-server and metadata-server state are unchanged; stopping its VM makes it a dead \
+                 member. Remove it from the cluster with restatectl (nodes set-storage-state, metadata-server \
+                 remove-node, nodes remove) before you stop it."
+            ),
+        ),
+        Left::Snapshots { count } => (
+            "The snapshots stay in the repository".to_string(),
+            format!(
+                "restate_partition_snapshot only stopped tracking {count} snapshots: Restate keeps them (and \
+                 prunes old ones by [worker.snapshots] num-retained); nothing was deleted."
+            ),
+        ),
+    };
+    diags.root_warning(summary, detail);
+}
+
+/// Snapshots a refresh found gone (`lost` says which): the resource leaves the state.
+pub fn snapshots_lost(diags: &mut Diagnostics, lost: &str) {
+    diags.root_warning(
+        "The snapshots are gone from the repository",
+        format!(
+            "{lost}\nrestate_partition_snapshot is removed from the state, so the next apply takes new \
+             snapshots."
+        ),
+    );
+}
+
+/// A snapshot apply that found no partition to snapshot.
+pub fn no_partitions(diags: &mut Diagnostics) {
+    diags.root_error_short("The cluster has no partitions to snapshot");
+}
+
+/// An import without an id: `what` the id is (`cluster name`, `node name`).
+pub fn import_needs_id(diags: &mut Diagnostics, resource: &str, what: &str) {
+    diags.root_error_short(format!(
+        "Import needs the {what}: terraform import {resource}.NAME <{what}>"
+    ));
+}
+
+/// A resource that cannot be imported, and why.
+pub fn not_importable(diags: &mut Diagnostics, resource: &str, why: &str) {
+    diags.root_error(format!("{resource} cannot be imported"), why.to_string());
+}
+
+/// A value the apply needs that is still unknown (Terraform normally resolves it before).
+pub fn unknown_at_apply(diags: &mut Diagnostics, resource: &str, attribute: &str) {
+    diags.root_error_short(format!("{resource}: {attribute} is not known at apply"));
 }
 
 const REPOSITORY_HELP: &str = "Configure a snapshot repository on the nodes running these partitions: \

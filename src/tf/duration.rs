@@ -6,20 +6,38 @@ use std::time::Duration;
 /// every deadline computation far from overflow.
 pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
 
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(text.trim()).map_err(|e| {
-        format!("\"{text}\" is not a duration ({e}); write it like \"30s\", \"10m\" or \"1h30m\"")
+/// Why a duration was refused; the text is shown to the user as is.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error(
+        "\"{text}\" is not a duration ({reason}); write it like \"30s\", \"10m\" or \"1h30m\""
+    )]
+    NotADuration { text: String, reason: String },
+    #[error("\"{0}\" is zero; give a positive duration")]
+    Zero(String),
+    #[error("\"{0}\" is longer than the maximum of {max}", max = humantime::format_duration(MAX_DURATION))]
+    TooLong(String),
+}
+
+/// A positive Go-style duration of at most [`MAX_DURATION`].
+pub fn parse(text: &str) -> Result<Duration, DurationError> {
+    let d = humantime::parse_duration(text.trim()).map_err(|e| DurationError::NotADuration {
+        text: text.to_string(),
+        reason: e.to_string(),
     })?;
     if d.is_zero() {
-        return Err(format!("\"{text}\" is zero; give a positive duration"));
+        return Err(DurationError::Zero(text.to_string()));
     }
     if d > MAX_DURATION {
-        return Err(format!(
-            "\"{text}\" is longer than the maximum of {}",
-            humantime::format_duration(MAX_DURATION)
-        ));
+        return Err(DurationError::TooLong(text.to_string()));
     }
     Ok(d)
+}
+
+/// [`parse`] with the error as text, for the provider's settings (`SettingsError::Invalid` takes
+/// a text; `provider.rs` can map [`DurationError`] itself and drop this).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    parse(text).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -28,14 +46,22 @@ mod tests {
 
     #[test]
     fn durations_read_like_go() {
-        assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
-        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
-        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert!(parse_duration("10").unwrap_err().contains("not a duration"));
-        assert!(parse_duration("soon").unwrap_err().contains("\"30s\""));
-        assert!(parse_duration("0s").unwrap_err().contains("zero"));
-        assert!(parse_duration("10000000000000000000s").is_err());
+        assert_eq!(parse("10s").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse("500ms").unwrap(), Duration::from_millis(500));
+        assert!(matches!(
+            parse("10"),
+            Err(DurationError::NotADuration { .. })
+        ));
+        assert!(parse("10")
+            .unwrap_err()
+            .to_string()
+            .contains("not a duration"));
+        assert!(parse("soon").unwrap_err().to_string().contains("\"30s\""));
+        assert_eq!(parse("0s"), Err(DurationError::Zero("0s".into())));
+        assert!(parse("10000000000000000000s").is_err());
+        assert_eq!(parse("8d"), Err(DurationError::TooLong("8d".into())));
         assert!(parse_duration("8d")
             .unwrap_err()
             .contains("maximum of 7days"));

@@ -10,7 +10,7 @@ use tf_provider::schema::{AttributeType, NestedBlock};
 use tf_provider::value::Value;
 use tf_provider::{AttributePath, Diagnostics};
 
-use super::duration::parse_duration;
+use super::duration;
 use super::schema::{block, optional};
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -70,7 +70,7 @@ impl Timeouts {
     pub fn of(block: &Value<Timeouts>, op: Op) -> Duration {
         match block {
             Value::Value(t) => match t.0.get(op.as_str()) {
-                Some(Value::Value(s)) => parse_duration(s).unwrap_or(DEFAULT_TIMEOUT),
+                Some(Value::Value(s)) => duration::parse(s).unwrap_or(DEFAULT_TIMEOUT),
                 _ => DEFAULT_TIMEOUT,
             },
             _ => DEFAULT_TIMEOUT,

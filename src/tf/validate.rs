@@ -5,7 +5,7 @@ use tf_provider::value::Value;
 use tf_provider::{AttributePath, Diagnostics};
 
 use super::diag;
-use super::duration::parse_duration;
+use super::duration;
 use crate::domain::Error;
 
 /// Parses a known value of `attribute` with `parse`; None (after reporting) when it is refused,
@@ -70,8 +70,8 @@ pub fn check_each<V, T>(
 /// A Go-style duration.
 pub fn duration(diags: &mut Diagnostics, value: &Value<String>, path: AttributePath) {
     if let Value::Value(text) = value {
-        if let Err(e) = parse_duration(text) {
-            diags.error("Invalid duration", e, path);
+        if let Err(e) = duration::parse(text) {
+            diags.error("Invalid duration", e.to_string(), path);
         }
     }
 }

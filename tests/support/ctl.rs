@@ -149,6 +149,10 @@ impl LogTail {
 }
 
 /// A log's trim point, as `restatectl logs describe --extra` prints it ("Trim Point LSN: N").
+/// The one fact read from text: restatectl has no JSON for it (`logs describe` has no JSON
+/// output, the metadata holds no trim point, which lives in the loglets, and the `sql` table
+/// `loglet_workers` has each log server's trim point of one segment, none for the local loglet),
+/// so the labelled line is matched, not a column.
 #[track_caller]
 pub fn trim_point(url: &str, log_id: u64) -> u64 {
     let out = run(url, &["logs", "describe", "--extra", &log_id.to_string()]);
