@@ -21,10 +21,10 @@ use crate::resources::node::NodeResource;
 use crate::resources::partition_snapshot::PartitionSnapshotResource;
 use crate::resources::restart_gate::RestartGateResource;
 use crate::tf::context::SettingsError;
-use crate::tf::duration::parse_duration;
+use crate::tf::duration;
 use crate::tf::schema::{optional, schema};
 use crate::tf::tls::{self, TlsBlock};
-use crate::tf::{validate, ProviderContext};
+use crate::tf::{diag, validate, ProviderContext};
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -90,7 +90,7 @@ pub fn resolve_settings(config: &ProviderConfig) -> Result<ClientSettings, Setti
             .filter(|s| !s.is_empty()),
     };
     let request_timeout = match &config.request_timeout {
-        Value::Value(s) => parse_duration(s).map_err(SettingsError::Invalid)?,
+        Value::Value(s) => duration::parse(s).map_err(SettingsError::Duration)?,
         Value::Unknown => return Err(SettingsError::Unknown("request_timeout")),
         Value::Null => DEFAULT_REQUEST_TIMEOUT,
     };
@@ -194,27 +194,10 @@ impl Provider for RestateProvider {
                 .map_err(|e| SettingsError::Invalid(e.to_string()))
         });
         // Unknown values are normal during plan; the operations that need the cluster say so.
-        match &api {
-            Err(SettingsError::Tls(e)) => {
-                // A value from the environment has no place in the configuration to point at.
-                match e
-                    .attribute()
-                    .filter(|_| matches!(config.tls, Value::Value(_)))
-                {
-                    Some(a) => diags.error(
-                        "Invalid provider TLS settings",
-                        e.to_string(),
-                        tf_provider::AttributePath::new("tls").index(0).attribute(a),
-                    ),
-                    None => diags.root_error("Invalid provider TLS settings", e.to_string()),
-                }
+        if let Err(e) = &api {
+            if diag::settings(diags, e, matches!(config.tls, Value::Value(_))) {
                 return None;
             }
-            Err(e @ (SettingsError::Invalid(_) | SettingsError::NotConfigured)) => {
-                diags.root_error("Invalid provider settings", e.to_string());
-                return None;
-            }
-            _ => {}
         }
         self.context.set(api);
         Some(())

@@ -492,14 +492,15 @@ fn an_unreachable_cluster_fails_in_one_retry_window_and_destroy_works_without_it
     for run in [&run_one, &run_many] {
         assert_ne!(run.code, 0);
         // One error, whatever the number of resources: every resource reports the same cause
-        // (its summary says which operation failed).
-        let errors: std::collections::BTreeSet<String> = diagnostics(&run.stdout)
+        // with the same summary.
+        let errors: std::collections::BTreeSet<(String, String)> = diagnostics(&run.stdout)
             .into_iter()
             .filter(|d| d.severity == "error")
-            .map(|d| d.detail)
+            .map(|d| (d.summary, d.detail))
             .collect();
         assert_eq!(errors.len(), 1, "{errors:#?}");
-        let detail = errors.first().unwrap();
+        let (summary, detail) = errors.first().unwrap();
+        assert_eq!(summary, "Cannot reach the Restate cluster");
         assert!(
             detail.contains(&url) && detail.contains("UNAVAILABLE"),
             "{detail}"

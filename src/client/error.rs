@@ -56,6 +56,12 @@ pub enum Error {
     /// A payload the client could not decode.
     #[error("could not decode {what}: {reason}")]
     Decode { what: String, reason: String },
+    /// A stored value whose flexbuffers tree could not be read or written back.
+    #[error("{what}: {source}")]
+    Flex {
+        what: &'static str,
+        source: super::flex::FlexError,
+    },
     /// The cluster has not been provisioned yet.
     #[error("the cluster behind {endpoint} is not provisioned yet")]
     NotProvisioned { endpoint: String },

@@ -104,17 +104,17 @@ impl AdminClient {
                 endpoint: self.endpoint_list(),
             });
         };
-        let decode = |reason: String| Error::Decode {
-            what: NODES_CONFIG.into(),
-            reason,
+        let flex = |source| Error::Flex {
+            what: NODES_CONFIG,
+            source,
         };
-        let mut tree = Flex::read(metadata::unframe(NODES_CONFIG, &bytes)?)
-            .map_err(|e| decode(e.to_string()))?;
+        let mut tree = Flex::read(metadata::unframe(NODES_CONFIG, &bytes)?).map_err(flex)?;
         node_edit::apply(&mut tree, node_id, change, now_ms())?;
-        let bytes = metadata::frame(&tree.write().map_err(|e| decode(e.to_string()))?);
-        let next = version
-            .checked_add(1)
-            .ok_or_else(|| decode("version overflow".into()))?;
+        let bytes = metadata::frame(&tree.write().map_err(flex)?);
+        let next = version.checked_add(1).ok_or_else(|| Error::Decode {
+            what: NODES_CONFIG.into(),
+            reason: "its version cannot grow any further".into(),
+        })?;
         let request = wire::MetadataPutRequest {
             key: NODES_CONFIG.into(),
             value: Some(wire::VersionedValue {

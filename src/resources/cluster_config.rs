@@ -314,7 +314,7 @@ impl ClusterConfigResource {
             let Some(any) = survey.any().cloned() else {
                 let e = survey.error();
                 if let Some(e) = e {
-                    diag::client(diags, "Cannot reach the Restate cluster", &e);
+                    diag::client(diags, diag::UNREACHABLE, &e);
                 }
                 return None;
             };
@@ -332,7 +332,7 @@ impl ClusterConfigResource {
                 return None;
             }
         }
-        let ident = diag::client_ok(diags, "Cannot reach the Restate cluster", api.ident().await)?;
+        let ident = diag::client_ok(diags, diag::UNREACHABLE, api.ident().await)?;
         let fingerprint = self.fingerprint(diags, api, &planned).await?;
         let mut expected = expected;
         if op == Op::Create {

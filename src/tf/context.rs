@@ -31,6 +31,8 @@ pub enum SettingsError {
     Invalid(String),
     #[error(transparent)]
     Tls(#[from] super::tls::TlsSettingsError),
+    #[error("request_timeout: {0}")]
+    Duration(#[from] super::duration::DurationError),
 }
 
 #[derive(Default)]
@@ -83,7 +85,7 @@ impl ProviderContext {
     /// not.
     pub async fn connect(&self, diags: &mut Diagnostics) -> Option<(Arc<dyn AdminApi>, Ident)> {
         let api = self.api_or_report(diags)?;
-        let ident = diag::client_ok(diags, "Cannot reach the Restate cluster", api.ident().await)?;
+        let ident = diag::client_ok(diags, diag::UNREACHABLE, api.ident().await)?;
         Some((api, ident))
     }
 

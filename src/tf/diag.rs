@@ -247,7 +247,51 @@ pub fn client(diags: &mut Diagnostics, summary: &str, err: &client::Error) {
             .into(),
         _ => String::new(),
     };
+    // A cluster that cannot be reached is one fact, said the same way by every resource (a plan
+    // of many resources against a cluster that is down shows one error, repeated).
+    let summary = if err.is_transient() || matches!(err, client::Error::Timeout { .. }) {
+        UNREACHABLE
+    } else {
+        summary
+    };
     diags.root_error(summary.to_string(), format!("{err}{hint}"));
+}
+
+/// The summary of every error that says the cluster did not answer.
+pub const UNREACHABLE: &str = "Cannot reach the Restate cluster";
+
+/// Provider settings that cannot be used, at the attribute when the configuration holds it.
+/// False for settings that are only not known yet (normal at plan time: the operations that need
+/// the cluster say so).
+pub fn settings(
+    diags: &mut Diagnostics,
+    e: &crate::tf::context::SettingsError,
+    tls_block_in_config: bool,
+) -> bool {
+    use crate::tf::context::SettingsError as S;
+    match e {
+        S::Unknown(_) => return false,
+        S::Tls(t) => {
+            // A value from the environment has no place in the configuration to point at.
+            match t.attribute().filter(|_| tls_block_in_config) {
+                Some(a) => diags.error(
+                    "Invalid provider TLS settings",
+                    t.to_string(),
+                    AttributePath::new("tls").index(0).attribute(a),
+                ),
+                None => diags.root_error("Invalid provider TLS settings", t.to_string()),
+            }
+        }
+        S::Duration(d) => diags.error(
+            "Invalid duration",
+            d.to_string(),
+            AttributePath::new("request_timeout"),
+        ),
+        S::Invalid(_) | S::NotConfigured => {
+            diags.root_error("Invalid provider settings", e.to_string())
+        }
+    }
+    true
 }
 
 /// What to change for each TLS failure.

@@ -34,12 +34,6 @@ pub fn parse(text: &str) -> Result<Duration, DurationError> {
     Ok(d)
 }
 
-/// [`parse`] with the error as text, for the provider's settings (`SettingsError::Invalid` takes
-/// a text; `provider.rs` can map [`DurationError`] itself and drop this).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    parse(text).map_err(|e| e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,8 +56,9 @@ mod tests {
         assert_eq!(parse("0s"), Err(DurationError::Zero("0s".into())));
         assert!(parse("10000000000000000000s").is_err());
         assert_eq!(parse("8d"), Err(DurationError::TooLong("8d".into())));
-        assert!(parse_duration("8d")
+        assert!(parse("8d")
             .unwrap_err()
+            .to_string()
             .contains("maximum of 7days"));
     }
 }
