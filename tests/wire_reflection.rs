@@ -113,6 +113,47 @@ async fn descriptors(url: String) -> Vec<FileDescriptorProto> {
     }
 }
 
+/// The proto message a field's Rust type (`Option<NodeId>`, `Vec<Log>`, `HashMap<u32, Log>`,
+/// `super::Empty`) holds: the last of its words that names a message we declare.
+fn proto_of(rust_type: &str) -> Option<&'static str> {
+    rust_type
+        .rsplit(|c: char| !c.is_alphanumeric() && c != '_')
+        .find_map(|word| {
+            wire::MESSAGES
+                .iter()
+                .find(|(rust, _)| *rust == word)
+                .map(|(_, proto)| *proto)
+        })
+}
+
+/// Our declarations of protobuf's well-known messages are wire-compatible with protobuf's own
+/// (prost-types), both ways.
+#[test]
+fn well_known_types_match_protobufs_own() {
+    let theirs = prost_types::Timestamp {
+        seconds: 1_764_000_000,
+        nanos: 123_456_789,
+    };
+    let ours = wire::Timestamp::decode(theirs.encode_to_vec().as_slice()).expect("decode");
+    assert_eq!((ours.seconds, ours.nanos), (theirs.seconds, theirs.nanos));
+    let back = prost_types::Timestamp::decode(ours.encode_to_vec().as_slice()).expect("decode");
+    assert_eq!(back, theirs);
+    assert!(wire::Empty {}.encode_to_vec().is_empty());
+    let declared: Vec<_> = wire::FIELDS
+        .iter()
+        .filter(|(msg, ..)| msg.starts_with("google.protobuf."))
+        .map(|(msg, field, ..)| format!("{msg}.{field}"))
+        .collect();
+    assert_eq!(
+        declared,
+        [
+            "google.protobuf.Timestamp.seconds",
+            "google.protobuf.Timestamp.nanos"
+        ],
+        "a well-known field without a check here"
+    );
+}
+
 #[test]
 fn wire_messages_match_the_servers_descriptors() {
     crate::e2e!();
@@ -124,7 +165,8 @@ fn wire_messages_match_the_servers_descriptors() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let files = rt.block_on(descriptors(node.fabric_url()));
 
-    let mut fields: HashMap<(String, String), (i32, Type)> = HashMap::new();
+    // (message, field) -> (number, kind, message type name without the leading dot)
+    let mut fields: HashMap<(String, String), (i32, Type, String)> = HashMap::new();
     let mut enums: HashMap<(String, String), i32> = HashMap::new();
     let mut methods = Vec::new();
     for f in &files {
@@ -133,7 +175,11 @@ fn wire_messages_match_the_servers_descriptors() {
             for fd in &m.field {
                 fields.insert(
                     (format!("{pkg}.{}", m.name()), fd.name().to_string()),
-                    (fd.number(), fd.r#type()),
+                    (
+                        fd.number(),
+                        fd.r#type(),
+                        fd.type_name().trim_start_matches('.').to_string(),
+                    ),
                 );
             }
             for nested in &m.nested_type {
@@ -143,7 +189,11 @@ fn wire_messages_match_the_servers_descriptors() {
                             format!("{pkg}.{}.{}", m.name(), nested.name()),
                             fd.name().to_string(),
                         ),
-                        (fd.number(), fd.r#type()),
+                        (
+                            fd.number(),
+                            fd.r#type(),
+                            fd.type_name().trim_start_matches('.').to_string(),
+                        ),
                     );
                 }
             }
@@ -163,21 +213,64 @@ fn wire_messages_match_the_servers_descriptors() {
         }
     }
     let mut checked = 0;
-    for (msg, field, attr) in wire::FIELDS.iter().chain(wire::ONEOF_FIELDS) {
+    for (msg, field, attr, ty) in wire::FIELDS.iter().chain(wire::ONEOF_FIELDS) {
         if attr.starts_with("oneof") {
             // Checked through its variants (ONEOF_FIELDS).
             continue;
         }
-        // Well-known types (Empty, Timestamp) are protobuf's own; the server does not serve them.
+        // Well-known types (Empty, Timestamp) are protobuf's own; the server does not serve
+        // them: `well_known_types_match_protobufs_own` checks ours against prost-types'.
         if msg.starts_with("google.protobuf.") {
             continue;
         }
         let (types, number) = declared(attr);
         let found = fields.get(&(msg.to_string(), field.to_string()));
         assert!(
-            found.is_some_and(|(n, t)| *n == number && types.contains(t)),
+            found.is_some_and(|(n, t, _)| *n == number && types.contains(t)),
             "{msg}.{field} = {attr}: the server has {found:?}"
         );
+        let Some((_, _, type_name)) = found else {
+            continue;
+        };
+        if attr.starts_with("message") {
+            // Which message: the one our Rust type declares.
+            assert_eq!(
+                Some(type_name.as_str()),
+                proto_of(ty),
+                "{msg}.{field}: the server's type is {type_name}, ours is {ty}"
+            );
+        }
+        if let Some(map) = attr.strip_prefix("map = \"") {
+            // A map is a repeated entry message: check its key and value kinds (and message).
+            let (key_kind, value_kind) = map
+                .split('"')
+                .next()
+                .and_then(|kv| kv.split_once(", "))
+                .unwrap_or_else(|| panic!("map attribute {attr:?}"));
+            let entry = |name: &str| fields.get(&(type_name.clone(), name.to_string())).cloned();
+            let key =
+                entry("key").unwrap_or_else(|| panic!("{msg}.{field}: no map entry {type_name}"));
+            assert!(
+                declared(&format!("{key_kind}, tag = \"1\""))
+                    .0
+                    .contains(&key.1),
+                "{msg}.{field}: key {key:?}, ours {key_kind}"
+            );
+            let value = entry("value").unwrap_or_else(|| panic!("{msg}.{field}: no map value"));
+            assert!(
+                declared(&format!("{value_kind}, tag = \"2\""))
+                    .0
+                    .contains(&value.1),
+                "{msg}.{field}: value {value:?}, ours {value_kind}"
+            );
+            if value_kind == "message" {
+                assert_eq!(
+                    Some(value.2.as_str()),
+                    proto_of(ty),
+                    "{msg}.{field}: map value {value:?}, ours {ty}"
+                );
+            }
+        }
         checked += 1;
     }
     // A floor, so a broken macro that lists nothing cannot pass.

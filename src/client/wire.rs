@@ -21,10 +21,13 @@ macro_rules! messages {
                 $( #[prost($($attr)*)] pub $field: $ty, )*
             }
         )*
-        /// `(proto message, field, prost attribute)` of every field declared in this module.
-        pub const FIELDS: &[(&str, &str, &str)] = &[
-            $( $( ($proto, stringify!($field), stringify!($($attr)*)), )* )*
+        /// `(proto message, field, prost attribute, Rust type)` of every field declared in this
+        /// module.
+        pub const FIELDS: &[(&str, &str, &str, &str)] = &[
+            $( $( ($proto, stringify!($field), stringify!($($attr)*), stringify!($ty)), )* )*
         ];
+        /// `(Rust name, proto message)` of every message declared in this module.
+        pub const MESSAGES: &[(&str, &str)] = &[ $( (stringify!($name), $proto), )* ];
     };
 }
 
@@ -46,9 +49,10 @@ macro_rules! oneof {
                 $( #[prost($($attr)*)] $variant($ty), )*
             }
         }
-        /// `(proto message, field, prost attribute)` of every oneof variant declared in this module.
-        pub const ONEOF_FIELDS: &[(&str, &str, &str)] = &[
-            $( ($proto, $field, stringify!($($attr)*)), )*
+        /// `(proto message, field, prost attribute, Rust type)` of every oneof variant declared in
+        /// this module.
+        pub const ONEOF_FIELDS: &[(&str, &str, &str, &str)] = &[
+            $( ($proto, $field, stringify!($($attr)*), stringify!($ty)), )*
         ];
     };
 }
@@ -200,6 +204,9 @@ messages! {
         #[prost(uint64, tag = "1")]
         pub value: u64,
     }
+
+    /// `restate.cluster.DeadNode`: only that the node is dead matters here.
+    "restate.cluster.DeadNode" => pub struct DeadNode {}
 
     /// `google.protobuf.Timestamp`
     "google.protobuf.Timestamp" => pub struct Timestamp {
@@ -355,7 +362,7 @@ oneof! {
             #[prost(message, tag = "1")]
             Alive(super::AliveNode) = "alive",
             #[prost(message, tag = "2")]
-            Dead(super::Empty) = "dead",
+            Dead(super::DeadNode) = "dead",
         }
     }
 }

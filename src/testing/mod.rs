@@ -17,7 +17,9 @@ pub use crate::client::{AdminClient, ClientSettings, RetryPolicy};
 
 /// Everything `client::wire` declares, for the reflection check against a real server.
 pub mod wire {
-    pub use crate::client::wire::{ENUM_VALUES, FIELDS, METHODS, ONEOF_FIELDS};
+    pub use crate::client::wire::{
+        Empty, Timestamp, ENUM_VALUES, FIELDS, MESSAGES, METHODS, ONEOF_FIELDS,
+    };
 }
 pub use crate::domain::{
     ClusterView, Endpoint, LogProvider, ProvisionRequest, Provisioned, Replication, Role,
