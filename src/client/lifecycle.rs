@@ -50,9 +50,15 @@ fn classify_remove(e: &Error) -> RemoveOutcome {
     }
     if message.contains("is not a member") {
         RemoveOutcome::NotMember
-    } else if ["pending reconfiguration", "concurrent", "leader"]
-        .iter()
-        .any(|m| message.contains(m))
+    } else if [
+        // Restate 1.7's RemoveNodeError::PendingReconfiguration and ::ConcurrentRequest, and
+        // MetadataCommandError::NotLeader: another attempt (at the leader) may pass.
+        "pending reconfiguration, try at a later point",
+        "concurrent remove request for node",
+        "needs to be processed by the metadata cluster leader",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
     {
         RemoveOutcome::Retry
     } else {
@@ -372,5 +378,42 @@ mod tests {
             replica_set(&serde_json::json!({"current": {"replica_set": [2]}, "next": null})),
             BTreeSet::from([2])
         );
+    }
+}
+
+#[cfg(test)]
+mod remove_tests {
+    use super::*;
+
+    fn internal(message: &str) -> Error {
+        Error::Status {
+            endpoint: "http://n1:5122".into(),
+            method: methods::METADATA_SERVER_REMOVE_NODE,
+            code: Code::Internal,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn restates_refusals_of_a_removal_are_told_apart_by_their_exact_words() {
+        let outcome = |m: &str| classify_remove(&internal(m));
+        assert!(matches!(
+            outcome("failed to remove node: node '3' is not a member"),
+            RemoveOutcome::NotMember
+        ));
+        for retry in [
+            "failed to remove node: pending reconfiguration, try at a later point",
+            "failed to remove node: concurrent remove request for node '3'",
+            "command needs to be processed by the metadata cluster leader",
+        ] {
+            assert!(matches!(outcome(retry), RemoveOutcome::Retry), "{retry}");
+        }
+        // Words that merely appear elsewhere are no reason to retry.
+        for failed in [
+            "failed to remove node: cannot remove the only member '3' of the metadata cluster",
+            "internal error: leader election in progress, concurrent writes",
+        ] {
+            assert!(matches!(outcome(failed), RemoveOutcome::Failed), "{failed}");
+        }
     }
 }
