@@ -172,6 +172,20 @@ impl FakeState {
         s
     }
 
+    /// Three nodes n1, n2, n3 with every role; partitions and logs at replication 2, the logs on
+    /// all three (the cluster `lifecycle_of_a_node` starts from).
+    pub fn three_nodes(cluster_name: &str) -> FakeState {
+        let mut state = FakeState::provisioned(cluster_name, 2);
+        state.nodes.push(node(2, "n2", &Role::ALL));
+        state.nodes.push(node(3, "n3", &Role::ALL));
+        state.change_config(|c| {
+            c.partition_replication = Some(Replication::nodes(2));
+            c.log_replication = Some(Replication::nodes(2));
+        });
+        state.settle_logs();
+        state
+    }
+
     /// What provisioning with `req` sets up, as a dry run reports it.
     fn resolve(&self, req: &ProvisionRequest) -> ClusterConfig {
         let provider = req.log_provider.clone().unwrap_or(LogProvider::Replicated);

@@ -6,20 +6,12 @@ use tf_provider::value::{Value, ValueEmpty};
 use super::fake::{self, FakeCluster, FakeState};
 use super::handlers::{assert_error, cluster, error, node_config, s, timeouts};
 use super::scenarios::Handlers;
-use crate::domain::{LogProvider, Replication, Role};
+use crate::domain::{LogProvider, Role};
 use crate::resources::{node, restart_gate};
 
 /// Three nodes with every role, partitions and logs at replication 2, logs on all three.
 pub(super) fn three_nodes() -> FakeState {
-    let mut state = FakeState::provisioned("c", 2);
-    state.nodes.push(fake::node(2, "n2", &Role::ALL));
-    state.nodes.push(fake::node(3, "n3", &Role::ALL));
-    state.change_config(|c| {
-        c.partition_replication = Some(Replication::nodes(2));
-        c.log_replication = Some(Replication::nodes(2));
-    });
-    state.settle_logs();
-    state
+    FakeState::three_nodes("c")
 }
 
 pub(super) fn managed(name: &str) -> node::State {
@@ -639,4 +631,18 @@ async fn a_node_with_a_version_waits_for_a_cluster_provisioned_in_the_same_apply
     let (state, d) = h.node.plan_and_apply(None, &config).await;
     let (state, _) = state.unwrap_or_else(|| panic!("{d:#?}"));
     assert_eq!(state.binary_version, s("1.7.12"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_lifecycle_scenario_runs_on_the_fake() {
+    let fake = std::sync::Arc::new(FakeCluster::new(FakeState::three_nodes("c")));
+    let transcript = super::scenarios::lifecycle_of_a_node(fake).await;
+    let text = transcript.join("\n");
+    assert!(text.contains("destroy n3: removed = true"), "{text}");
+    assert!(
+        text.contains("read n3 after its removal: in state = false"),
+        "{text}"
+    );
+    assert!(text.contains("plan destroy n2: planned = false"), "{text}");
+    assert!(text.contains("error: Removing n2 is not safe"), "{text}");
 }

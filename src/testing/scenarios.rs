@@ -149,7 +149,6 @@ where
         (out, diags(&d))
     }
 
-    #[cfg(test)]
     /// `terraform destroy` of one resource: plan the destroy, then destroy when the plan
     /// succeeded. True when the resource is gone from state.
     pub async fn plan_and_destroy(&self, prior: &S, private: &P) -> (bool, Vec<Diag>) {
@@ -187,7 +186,6 @@ where
         (gone, diags(&d))
     }
 
-    #[cfg(test)]
     /// The plan of a destroy: the private state for it, None when refused.
     pub async fn plan_destroy(&self, prior: &S, private: &P) -> (Option<P>, Vec<Diag>) {
         let mut d = Diagnostics::default();
@@ -213,8 +211,7 @@ where
 
 /// The handlers of every resource over one admin API.
 pub(crate) struct Handlers {
-    /// For tests that change the cluster behind the shared view.
-    #[cfg(test)]
+    /// For scenarios and tests that change the cluster behind the shared view.
     pub ctx: Arc<ProviderContext>,
     pub cluster_config: Driver<ClusterConfigResource>,
     pub node: Driver<NodeResource>,
@@ -240,7 +237,6 @@ impl Handlers {
             gate: Driver {
                 resource: RestartGateResource::new(ctx.clone()),
             },
-            #[cfg(test)]
             ctx,
         }
     }
@@ -365,5 +361,96 @@ pub async fn provision_configure_refuse(api: Arc<dyn AdminApi>) -> Vec<String> {
     let (taken, d) = h.snapshot.plan_and_apply(None, &snapshot).await;
     out.push(format!("apply snapshot: taken = {}", taken.is_some()));
     out.extend(lines(&d));
+    out
+}
+
+fn node_values(n: &node::State) -> String {
+    format!(
+        "name={:?} node_id={:?} alive={:?} worker_state={:?} storage={:?} metadata_member={:?}",
+        n.name,
+        n.node_id,
+        n.alive,
+        n.worker_state,
+        n.log_server_storage_state,
+        n.metadata_server_member
+    )
+}
+
+/// On a provisioned cluster of three nodes n1, n2, n3 with every role, partitions and logs at
+/// replication 2: track n3; drain it, make its log server read-only, take it out of the
+/// metadata servers (each a diff of one attribute, applied and waited for); remove it by
+/// destroying its resource; it is gone from the cluster; then removing n2 too is refused at
+/// plan, since two copies no longer fit.
+pub async fn lifecycle_of_a_node(api: Arc<dyn AdminApi>) -> Vec<String> {
+    let h = Handlers::new(api.clone());
+    let mut out = Vec::new();
+    let config = |name: &str| node::State {
+        name: s(name),
+        roles: crate::tf::value::string_list(crate::domain::Role::ALL.map(|r| r.as_str())),
+        timeouts: Value::Value(
+            serde_json::from_value(serde_json::json!({
+                "create": "60s", "update": "90s", "delete": "180s"
+            }))
+            .expect("a timeouts block"),
+        ),
+        ..Default::default()
+    };
+    let (tracked, d) = h.node.plan_and_apply(None, &config("n3")).await;
+    out.push("apply restate_node n3".to_string());
+    out.extend(lines(&d));
+    let Some((mut state, mut private)) = tracked else {
+        return out;
+    };
+    out.push(node_values(&state));
+    let mut wanted = config("n3");
+    for (change, set) in [
+        (
+            "worker_state = draining",
+            (|c: &mut node::State| c.worker_state = s("draining")) as fn(&mut node::State),
+        ),
+        ("log_server_storage_state = read-only", |c| {
+            c.log_server_storage_state = s("read-only")
+        }),
+        ("metadata_server_member = false", |c| {
+            c.metadata_server_member = Value::Value(false)
+        }),
+    ] {
+        set(&mut wanted);
+        let (applied, d) = h
+            .node
+            .plan_and_apply(Some((&state, &private)), &wanted)
+            .await;
+        out.push(format!("apply {change}: applied = {}", applied.is_some()));
+        out.extend(lines(&d));
+        let Some(applied) = applied else {
+            return out;
+        };
+        (state, private) = applied;
+        let (read, d) = h.node.read(&state, &private).await;
+        out.extend(lines(&d));
+        if let Some((read, _)) = read {
+            out.push(format!("read {}", node_values(&read)));
+        }
+    }
+    let (removed, d) = h.node.plan_and_destroy(&state, &private).await;
+    out.push(format!("destroy n3: removed = {removed}"));
+    out.extend(lines(&d));
+    h.ctx.invalidate().await;
+    let (read, d) = h.node.read(&state, &private).await;
+    out.extend(lines(&d));
+    out.push(format!(
+        "read n3 after its removal: in state = {}",
+        read.is_some()
+    ));
+
+    // A later `terraform apply`: a new provider process.
+    let h = Handlers::new(api);
+    let (n2, d) = h.node.plan_and_apply(None, &config("n2")).await;
+    out.extend(lines(&d));
+    if let Some((n2, n2_private)) = n2 {
+        let (planned, d) = h.node.plan_destroy(&n2, &n2_private).await;
+        out.push(format!("plan destroy n2: planned = {}", planned.is_some()));
+        out.extend(lines(&d));
+    }
     out
 }
