@@ -112,9 +112,11 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Status { code, .. } => {
+                // CANCELLED before our deadline: the node reset the stream (it is restarting, or
+                // its cluster controller moved); another node, or the same one later, may answer.
                 matches!(
                     code,
-                    Code::Unavailable | Code::Unknown | Code::DeadlineExceeded
+                    Code::Unavailable | Code::Unknown | Code::DeadlineExceeded | Code::Cancelled
                 )
             }
             Error::Timeout { .. } => true,
