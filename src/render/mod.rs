@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use toml_edit::{DocumentMut, InlineTable};
 
+pub(crate) use self::env::environment;
 pub use self::toml::parse_base;
 use self::toml::{set, string_array};
 use crate::domain::tls::TlsMode;
