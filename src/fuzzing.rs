@@ -89,7 +89,12 @@ pub fn tree_edits(tree: &Flex) {
                     assert_eq!(edited.get("version"), Some(&Flex::UInt(version)));
                     written_back(&edited);
                 }
-                Err(_) => assert_eq!(&edited, tree, "a refused edit changes nothing"),
+                // Compared as printed: a float that is NaN is not equal to itself.
+                Err(_) => assert_eq!(
+                    format!("{edited:?}"),
+                    format!("{tree:?}"),
+                    "a refused edit changes nothing"
+                ),
             }
         }
     }
