@@ -16,6 +16,9 @@ pub(crate) mod render;
 pub(crate) mod resources;
 pub(crate) mod tf;
 
+// Entry points for the fuzz targets in `fuzz/` (and their short run as property tests).
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod logging;
 pub mod testing;
 

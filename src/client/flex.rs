@@ -6,7 +6,6 @@
 //! string-keyed map, a tuple a fixed typed vector, a unit variant its name), so the server reads
 //! the result as if it had written it.
 
-use flexbuffers::{FlexBufferType as T, Reader};
 use serde::ser::{SerializeMap, SerializeSeq, SerializeTuple};
 use serde::{Serialize, Serializer};
 
@@ -14,9 +13,7 @@ use serde::{Serialize, Serializer};
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum FlexError {
     #[error("not a flexbuffers payload: {0}")]
-    Read(#[from] flexbuffers::ReaderError),
-    #[error("unsupported flexbuffers type {0}")]
-    Unsupported(String),
+    Read(String),
     #[error("cannot encode it as flexbuffers: {0}")]
     Write(String),
 }
@@ -40,14 +37,82 @@ pub enum Flex {
 }
 
 impl Flex {
-    /// Reads a flexbuffers payload.
+    /// Reads a flexbuffers payload; any bytes give a value or an error.
     pub fn read(payload: &[u8]) -> Result<Flex, FlexError> {
-        from_reader(&Reader::get_root(payload)?)
+        Flex::parse(payload).map_err(FlexError::Read)
+    }
+
+    fn parse(payload: &[u8]) -> Result<Flex, String> {
+        // The root: its packed type and its width are the last two bytes, its slot before them.
+        let &[.., packed, root_width] = payload else {
+            return Err("the payload is too short to hold a flexbuffers value".into());
+        };
+        let root_width = match root_width {
+            1 | 2 | 4 | 8 => usize::from(root_width),
+            w => {
+                return Err(format!(
+                    "the root is {w} bytes wide (1, 2, 4 or 8 expected)"
+                ))
+            }
+        };
+        let at = (payload.len() - 2)
+            .checked_sub(root_width)
+            .ok_or("the payload is too short to hold a flexbuffers value")?;
+        let mut parser = Parser {
+            buf: payload,
+            budget: payload.len().saturating_mul(64).saturating_add(4096),
+        };
+        parser.value(at, packed, root_width, 0)
+    }
+
+    /// The value as `serde_json` would deserialize it from flexbuffers: maps become objects,
+    /// vectors and tuples arrays, a float that is not finite null. A blob has no JSON form.
+    pub fn to_json(&self) -> Result<serde_json::Value, String> {
+        use serde_json::Value;
+        Ok(match self {
+            Flex::Null => Value::Null,
+            Flex::Bool(b) => Value::Bool(*b),
+            Flex::Int(n) => Value::from(*n),
+            Flex::UInt(n) => Value::from(*n),
+            Flex::Float(x) => serde_json::Number::from_f64(*x).map_or(Value::Null, Value::Number),
+            Flex::Str(text) => Value::String(text.clone()),
+            Flex::Blob(_) => return Err("a blob has no JSON form".into()),
+            Flex::Vec(items) | Flex::Tuple(items) => {
+                Value::Array(items.iter().map(Flex::to_json).collect::<Result<_, _>>()?)
+            }
+            Flex::Map(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), v.to_json()?)))
+                    .collect::<Result<_, String>>()?,
+            ),
+        })
     }
 
     /// Writes it back as flexbuffers.
     pub fn write(&self) -> Result<Vec<u8>, FlexError> {
+        // The `flexbuffers` writer panics on a map with a key twice (and, in debug builds, on a
+        // key with a zero byte): a payload read from a node may hold either.
+        self.check_keys().map_err(FlexError::Write)?;
         flexbuffers::to_vec(self).map_err(|e| FlexError::Write(e.to_string()))
+    }
+
+    fn check_keys(&self) -> Result<(), String> {
+        match self {
+            Flex::Vec(items) | Flex::Tuple(items) => items.iter().try_for_each(Flex::check_keys),
+            Flex::Map(entries) => {
+                let mut keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+                keys.sort_unstable();
+                if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
+                    return Err(format!("a map has the key \"{}\" twice", w[0]));
+                }
+                if let Some(k) = keys.iter().find(|k| k.contains('\0')) {
+                    return Err(format!("a map key has a zero byte: {k:?}"));
+                }
+                entries.iter().try_for_each(|(_, v)| v.check_keys())
+            }
+            _ => Ok(()),
+        }
     }
 
     pub fn get(&self, key: &str) -> Option<&Flex> {
@@ -115,30 +180,256 @@ impl Flex {
     }
 }
 
-fn from_reader(r: &Reader<&[u8]>) -> Result<Flex, FlexError> {
-    let fixed = |r: &Reader<&[u8]>| -> Result<Vec<Flex>, FlexError> {
-        r.as_vector().iter().map(|x| from_reader(&x)).collect()
-    };
-    Ok(match r.flexbuffer_type() {
-        T::Null => Flex::Null,
-        T::Bool => Flex::Bool(r.as_bool()),
-        T::Int | T::IndirectInt => Flex::Int(r.as_i64()),
-        T::UInt | T::IndirectUInt => Flex::UInt(r.as_u64()),
-        T::Float | T::IndirectFloat => Flex::Float(r.as_f64()),
-        T::String | T::Key => Flex::Str(r.as_str().to_string()),
-        T::Blob => Flex::Blob(r.as_blob().0.to_vec()),
-        T::Map => {
-            let m = r.as_map();
-            let mut entries = Vec::with_capacity(m.len());
-            for (k, v) in m.iter_keys().zip(m.iter_values()) {
-                entries.push((k.to_string(), from_reader(&v)?));
-            }
-            Flex::Map(entries)
+/// The most nested a value may be; Restate's metadata is a few levels deep.
+const MAX_DEPTH: usize = 64;
+
+// Flexbuffers type numbers (the high 6 bits of a packed type byte; the low 2 are a bit width).
+const NULL: u8 = 0;
+const INT: u8 = 1;
+const UINT: u8 = 2;
+const FLOAT: u8 = 3;
+const KEY: u8 = 4;
+const STRING: u8 = 5;
+const INDIRECT_INT: u8 = 6;
+const INDIRECT_UINT: u8 = 7;
+const INDIRECT_FLOAT: u8 = 8;
+const MAP: u8 = 9;
+const VECTOR: u8 = 10;
+const VECTOR_INT: u8 = 11;
+const VECTOR_UINT: u8 = 12;
+const VECTOR_FLOAT: u8 = 13;
+const VECTOR_KEY: u8 = 14;
+/// Deprecated in flexbuffers, still readable.
+const VECTOR_STRING: u8 = 15;
+/// 16..=24: fixed-length typed vectors, (int, uint, float) x (2, 3, 4).
+const VECTOR_FIXED: std::ops::RangeInclusive<u8> = 16..=24;
+const BLOB: u8 = 25;
+const BOOL: u8 = 26;
+const VECTOR_BOOL: u8 = 36;
+
+/// A reader of flexbuffers that checks every offset, length and width against the payload, and
+/// bounds nesting and expansion, so that any bytes give a value or an error. (The `flexbuffers`
+/// crate's reader trusts its input: it indexes out of bounds, overflows adding lengths, and
+/// recurses until the stack overflows on an offset that points back into its own vector.) Same
+/// layout and rules as that reader, which is what Restate reads with.
+struct Parser<'b> {
+    buf: &'b [u8],
+    /// Values and bytes still allowed: offsets may point many slots at one shared value, so a
+    /// small payload could otherwise expand without bound.
+    budget: usize,
+}
+
+type Parsed<T> = Result<T, String>;
+
+fn width_of(packed: u8) -> usize {
+    1 << (packed & 3)
+}
+
+impl<'b> Parser<'b> {
+    fn out_of_bounds(&self, what: &str, at: usize) -> String {
+        format!(
+            "{what} at byte {at} lies outside the payload ({} bytes)",
+            self.buf.len()
+        )
+    }
+
+    fn spend(&mut self, amount: usize) -> Parsed<()> {
+        self.budget = self.budget.checked_sub(amount).ok_or_else(|| {
+            "the payload expands to too many values (offsets point at shared data too often)"
+                .to_string()
+        })?;
+        Ok(())
+    }
+
+    fn bytes(&self, what: &str, at: usize, len: usize) -> Parsed<&'b [u8]> {
+        at.checked_add(len)
+            .and_then(|end| self.buf.get(at..end))
+            .ok_or_else(|| self.out_of_bounds(what, at))
+    }
+
+    fn byte(&self, at: usize) -> Parsed<u8> {
+        self.buf
+            .get(at)
+            .copied()
+            .ok_or_else(|| self.out_of_bounds("a type", at))
+    }
+
+    fn uint(&self, at: usize, width: usize) -> Parsed<u64> {
+        let mut le = [0u8; 8];
+        le[..width].copy_from_slice(self.bytes("a number", at, width)?);
+        Ok(u64::from_le_bytes(le))
+    }
+
+    fn int(&self, at: usize, width: usize) -> Parsed<i64> {
+        let bits = 8 * u32::try_from(width).unwrap_or(8);
+        let raw = self.uint(at, width)?;
+        // Sign-extend from `bits`: shift the sign bit to the top, then back arithmetically.
+        let shift = 64 - bits;
+        Ok(((raw << shift) as i64) >> shift)
+    }
+
+    fn float(&self, at: usize, width: usize) -> Parsed<f64> {
+        let raw = self.uint(at, width)?;
+        match width {
+            4 => Ok(f64::from(f32::from_bits(u32::try_from(raw).unwrap_or(0)))),
+            8 => Ok(f64::from_bits(raw)),
+            w => Err(format!("a float {w} bytes wide at byte {at}")),
         }
-        t if t.is_fixed_length_vector() => Flex::Tuple(fixed(r)?),
-        t if t.is_vector() => Flex::Vec(fixed(r)?),
-        t => return Err(FlexError::Unsupported(format!("{t:?}"))),
-    })
+    }
+
+    fn size(&self, what: &str, at: usize, width: usize) -> Parsed<usize> {
+        usize::try_from(self.uint(at, width)?).map_err(|_| self.out_of_bounds(what, at))
+    }
+
+    /// The address an offset stored at `at` points back to.
+    fn deref(&self, at: usize, width: usize) -> Parsed<usize> {
+        let offset = self.size("an offset", at, width)?;
+        at.checked_sub(offset)
+            .ok_or_else(|| self.out_of_bounds("the target of an offset", at))
+    }
+
+    /// The length stored just before a vector, string or blob at `at`.
+    fn length(&self, at: usize, width: usize) -> Parsed<usize> {
+        let prefix = at
+            .checked_sub(width)
+            .ok_or_else(|| self.out_of_bounds("a length", at))?;
+        self.size("a length", prefix, width)
+    }
+
+    fn text(&mut self, at: usize, len: usize) -> Parsed<String> {
+        let bytes = self.bytes("a string", at, len)?;
+        self.spend(len)?;
+        std::str::from_utf8(bytes)
+            .map(str::to_string)
+            .map_err(|e| format!("a string at byte {at}: {e}"))
+    }
+
+    fn key(&mut self, at: usize) -> Parsed<String> {
+        let buf = self.buf;
+        let rest = buf
+            .get(at..)
+            .ok_or_else(|| self.out_of_bounds("a key", at))?;
+        let len = rest
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or_else(|| format!("the key at byte {at} has no terminating zero"))?;
+        self.text(at, len)
+    }
+
+    /// `len` elements of `width` bytes at `at`, and (untyped) as many type bytes after them,
+    /// all inside the payload.
+    fn elements(&self, at: usize, len: usize, width: usize, typed: bool) -> Parsed<()> {
+        let per = if typed { width } else { width + 1 };
+        let total = len
+            .checked_mul(per)
+            .ok_or_else(|| self.out_of_bounds("a vector", at))?;
+        self.bytes("a vector", at, total).map(|_| ())
+    }
+
+    /// The value in the slot at `at`, of packed type `packed`, in a parent `parent_width` wide.
+    fn value(&mut self, at: usize, packed: u8, parent_width: usize, depth: usize) -> Parsed<Flex> {
+        if depth > MAX_DEPTH {
+            return Err(format!("values nested deeper than {MAX_DEPTH}"));
+        }
+        self.spend(1)?;
+        let (ty, width) = (packed >> 2, width_of(packed));
+        // Scalars are stored in the slot itself; everything else at an offset back from it.
+        let target = match ty {
+            NULL | INT | UINT | FLOAT | BOOL => at,
+            _ => self.deref(at, parent_width)?,
+        };
+        Ok(match ty {
+            NULL => Flex::Null,
+            BOOL => Flex::Bool(self.uint(target, width)? != 0),
+            INT | INDIRECT_INT => Flex::Int(self.int(target, width)?),
+            UINT | INDIRECT_UINT => Flex::UInt(self.uint(target, width)?),
+            FLOAT | INDIRECT_FLOAT => Flex::Float(self.float(target, width)?),
+            KEY => Flex::Str(self.key(target)?),
+            STRING => {
+                let len = self.length(target, width)?;
+                Flex::Str(self.text(target, len)?)
+            }
+            BLOB => {
+                let len = self.length(target, width)?;
+                let blob = self.bytes("a blob", target, len)?.to_vec();
+                self.spend(len)?;
+                Flex::Blob(blob)
+            }
+            MAP => self.map(target, width, depth)?,
+            VECTOR => {
+                let len = self.length(target, width)?;
+                self.elements(target, len, width, false)?;
+                let types = target + len * width;
+                let mut items = Vec::with_capacity(len);
+                for i in 0..len {
+                    let packed = self.byte(types + i)?;
+                    items.push(self.value(target + i * width, packed, width, depth + 1)?);
+                }
+                Flex::Vec(items)
+            }
+            VECTOR_INT | VECTOR_UINT | VECTOR_FLOAT | VECTOR_KEY | VECTOR_STRING | VECTOR_BOOL => {
+                let len = self.length(target, width)?;
+                let element = match ty {
+                    VECTOR_BOOL => BOOL,
+                    other => other - VECTOR_INT + INT,
+                };
+                Flex::Vec(self.typed(target, len, element, width, depth)?)
+            }
+            t if VECTOR_FIXED.contains(&t) => {
+                let offset = t - VECTOR_FIXED.start();
+                let (element, len) = (INT + offset % 3, usize::from(2 + offset / 3));
+                Flex::Tuple(self.typed(target, len, element, width, depth)?)
+            }
+            t => return Err(format!("unsupported flexbuffers type {t} at byte {at}")),
+        })
+    }
+
+    /// A typed vector: `len` elements of type `element`, each `width` bytes wide.
+    fn typed(
+        &mut self,
+        at: usize,
+        len: usize,
+        element: u8,
+        width: usize,
+        depth: usize,
+    ) -> Parsed<Vec<Flex>> {
+        self.elements(at, len, width, true)?;
+        let packed = element << 2 | (width.trailing_zeros() as u8);
+        (0..len)
+            .map(|i| self.value(at + i * width, packed, width, depth + 1))
+            .collect()
+    }
+
+    /// A map: a vector of values, with the offset and width of its (sorted) keys vector stored
+    /// before its length.
+    fn map(&mut self, at: usize, width: usize, depth: usize) -> Parsed<Flex> {
+        let len = self.length(at, width)?;
+        self.elements(at, len, width, false)?;
+        let header = at
+            .checked_sub(3 * width)
+            .ok_or_else(|| self.out_of_bounds("a map's keys", at))?;
+        let keys_width = match self.uint(header + width, width)? {
+            w @ (1 | 2 | 4 | 8) => usize::try_from(w).unwrap_or(8),
+            w => return Err(format!("a map's keys are {w} bytes wide at byte {at}")),
+        };
+        let keys = self.deref(header, width)?;
+        let keys_len = self.length(keys, keys_width)?;
+        if keys_len != len {
+            return Err(format!(
+                "the map at byte {at} has {len} values but {keys_len} keys"
+            ));
+        }
+        self.elements(keys, len, keys_width, true)?;
+        let types = at + len * width;
+        let mut entries = Vec::with_capacity(len);
+        for i in 0..len {
+            let key = self.deref(keys + i * keys_width, keys_width)?;
+            let key = self.key(key)?;
+            let packed = self.byte(types + i)?;
+            entries.push((key, self.value(at + i * width, packed, width, depth + 1)?));
+        }
+        Ok(Flex::Map(entries))
+    }
 }
 
 impl Serialize for Flex {
@@ -179,6 +470,7 @@ impl Serialize for Flex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use flexbuffers::Reader;
 
     #[derive(Serialize)]
     enum MaybeNode {
@@ -278,6 +570,87 @@ mod tests {
         assert_eq!(again.get("version"), Some(&Flex::UInt(8)));
         assert_eq!(again.get("features"), tree.get("features"));
         assert_eq!(again, tree);
+    }
+
+    #[test]
+    fn bad_offsets_and_lengths_are_errors() {
+        // A vector whose element points back at the vector itself: the `flexbuffers` reader
+        // recursed until the stack overflowed (the process aborted).
+        let cycle = [1, 0, 0x28, 2, 0x28, 1];
+        assert!(Flex::read(&cycle)
+            .unwrap_err()
+            .to_string()
+            .contains("nested deeper"));
+        // A string whose length is u64::MAX: the `flexbuffers` reader overflowed adding it.
+        let long = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0x17, 1];
+        assert!(Flex::read(&long)
+            .unwrap_err()
+            .to_string()
+            .contains("outside the payload"));
+        // A vector claiming more elements than the payload holds.
+        let vector = [0xff, 0, 0x28, 1];
+        assert!(Flex::read(&vector)
+            .unwrap_err()
+            .to_string()
+            .contains("outside the payload"));
+        // Six levels of vectors of 60 slots, each slot pointing at the vector below: a payload
+        // of 730 bytes that expands to 60^6 values.
+        let mut wide = Vec::new();
+        let mut below = 0usize;
+        for level in 0..6 {
+            wide.push(60u8);
+            let start = wide.len();
+            for slot in start..start + 60 {
+                wide.push(if level == 0 { 0 } else { (slot - below) as u8 });
+            }
+            wide.extend([if level == 0 { 0x08 } else { 0x28 }; 60]);
+            below = start;
+        }
+        let root = wide.len();
+        wide.extend([(root - below) as u8, 0x28, 1]);
+        assert!(Flex::read(&wide)
+            .unwrap_err()
+            .to_string()
+            .contains("too many values"));
+        for (bytes, what) in [
+            (&[][..], "too short"),
+            (&[0, 1][..], "too short"),
+            (&[0, 0, 3][..], "root is 3 bytes wide"),
+            (&[0, 0x78, 1][..], "unsupported"),
+        ] {
+            assert!(
+                Flex::read(bytes).unwrap_err().to_string().contains(what),
+                "{bytes:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_map_with_a_key_twice_is_read_but_not_written() {
+        let mut builder = flexbuffers::Builder::default();
+        let mut map = builder.start_map();
+        map.push("aa", 1u8);
+        map.push("ab", 2u8);
+        map.end_map();
+        let mut payload = builder.view().to_vec();
+        assert_eq!(&payload[..6], b"aa\0ab\0");
+        payload[4] = b'a';
+        let tree = Flex::read(&payload).unwrap();
+        assert_eq!(
+            tree,
+            Flex::Map(vec![
+                ("aa".into(), Flex::UInt(1)),
+                ("aa".into(), Flex::UInt(2))
+            ])
+        );
+        // The `flexbuffers` writer panicked on it.
+        assert!(tree.write().unwrap_err().to_string().contains("twice"));
+        let nul = Flex::Map(vec![("a\0b".into(), Flex::Null)]);
+        assert!(Flex::Vec(vec![nul])
+            .write()
+            .unwrap_err()
+            .to_string()
+            .contains("zero byte"));
     }
 
     #[test]

@@ -95,7 +95,7 @@ fn node_ids(v: &serde_json::Value) -> BTreeSet<u32> {
 }
 
 /// The nodes in a partition's current and next replica sets (`pp_epoch_{id}`).
-pub(super) fn replica_set(v: &serde_json::Value) -> BTreeSet<u32> {
+pub(crate) fn replica_set(v: &serde_json::Value) -> BTreeSet<u32> {
     let mut out = node_ids(&v["current"]["replica_set"]);
     out.extend(node_ids(&v["next"]["replica_set"]));
     out

@@ -5,10 +5,10 @@
 //! payload. We decode the flexbuffers into `serde_json::Value` first and pick the fields we need, so
 //! fields newer servers add (or enum variants we do not know) never break decoding.
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::Error;
+use super::flex::Flex;
 use crate::domain::{
     ClusterConfig, Location, Log, LogProvider, LogsView, NodeRecord, NodesConfiguration,
     Replication, Role, Segment,
@@ -16,17 +16,18 @@ use crate::domain::{
 
 const CODEC_FLEXBUFFERS: u8 = 2;
 
-/// Decodes a storage-codec framed flexbuffers value into JSON.
+/// Decodes a storage-codec framed flexbuffers value into JSON. Any bytes give a value or an
+/// error ([`Flex::read`] checks every offset and length).
 pub fn decode_value(what: &str, bytes: &[u8]) -> Result<Value, Error> {
     let payload = unframe(what, bytes)?;
-    let reader = flexbuffers::Reader::get_root(payload).map_err(|e| Error::Decode {
+    let decode = |reason: String| Error::Decode {
         what: what.to_string(),
-        reason: e.to_string(),
-    })?;
-    Value::deserialize(reader).map_err(|e| Error::Decode {
-        what: what.to_string(),
-        reason: e.to_string(),
-    })
+        reason,
+    };
+    Flex::read(payload)
+        .map_err(|e| decode(e.to_string()))?
+        .to_json()
+        .map_err(decode)
 }
 
 /// A flexbuffers payload framed as the storage codec frames it.

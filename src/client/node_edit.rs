@@ -49,6 +49,9 @@ pub fn apply(
         .get("version")
         .and_then(Flex::as_u64)
         .ok_or_else(|| shape("no version"))?;
+    let next = version
+        .checked_add(1)
+        .ok_or_else(|| shape("the version cannot move past its maximum"))?;
     let nodes = config
         .get_mut("nodes")
         .and_then(Flex::items_mut)
@@ -89,7 +92,6 @@ pub fn apply(
             }
         }
     }
-    let next = version + 1;
     config.set("version", Flex::UInt(next));
     config.set("modified_at", Flex::UInt(unique_timestamp(now_ms)));
     Ok(next)
@@ -210,6 +212,19 @@ mod tests {
             apply(&mut tree, 7, &NodeChange::Remove, NOW),
             Err(EditError::NoSuchNode(7))
         );
+    }
+
+    #[test]
+    fn a_version_at_its_maximum_is_refused_not_overflowed() {
+        // Found by the property tests (src/fuzzing.rs): `version + 1` panicked in debug builds.
+        let mut tree = fixture();
+        tree.set("version", Flex::UInt(u64::MAX));
+        let before = tree.clone();
+        assert!(matches!(
+            apply(&mut tree, 1, &NodeChange::Remove, NOW),
+            Err(EditError::Shape(m)) if m.contains("maximum")
+        ));
+        assert_eq!(tree, before);
     }
 
     #[test]

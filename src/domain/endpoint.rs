@@ -41,9 +41,9 @@ impl Endpoint {
         if rest.is_empty() || rest.starts_with(':') {
             return Err(fail("it has no host"));
         }
-        if rest.contains('/') {
+        if rest.contains(['/', '?', '#']) {
             return Err(fail(
-                "it must be only scheme, host and port, without a path",
+                "it must be only scheme, host and port, without a path, query or fragment",
             ));
         }
         let port = match rest.strip_prefix('[') {
@@ -56,14 +56,21 @@ impl Endpoint {
                     "it has no port; write the node's fabric port, by default 5122: {scheme}{rest}:5122"
                 )))
             }
-            Some(p) if p.parse::<u16>().is_err() => {
+            Some(p) if !p.bytes().all(|b| b.is_ascii_digit()) || p.parse::<u16>().is_err() => {
                 return Err(fail(&format!("\"{p}\" is not a port number")));
             }
             Some(_) => {}
         }
         let url = format!("{scheme}{rest}");
-        url.parse::<http::Uri>()
+        let uri = url
+            .parse::<http::Uri>()
             .map_err(|e| fail(&format!("it is not a valid URL: {e}")))?;
+        // What a connection uses is the URI's host and port: they must be all of what was written.
+        if uri.authority().map(|a| a.as_str()) != Some(rest) || uri.port_u16().is_none() {
+            return Err(fail(
+                "it is not a valid URL: it does not read as host and port",
+            ));
+        }
         Ok(Endpoint(url))
     }
 
@@ -102,5 +109,10 @@ mod tests {
         assert!(problem("http://10.0.0.1").contains("no port"));
         assert!(problem("HTTP://10.0.0.1:5122").contains("lowercase"));
         assert!(problem("http://admin:secret@10.0.0.1:5122").contains("user name"));
+        // Found by fuzzing (fuzz/, src/fuzzing.rs): the URI read `#1:5122` as a fragment, and the
+        // endpoint was accepted as host 127.0.0 without a port.
+        assert!(problem("http://127.0.0#1:5122").contains("without a path, query or fragment"));
+        assert!(problem("http://h?:5122").contains("without a path, query or fragment"));
+        assert!(problem("http://h:+5122").contains("not a port"));
     }
 }

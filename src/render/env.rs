@@ -2,6 +2,7 @@
 //! upper-cased, `-` as `_`, tables joined with `__`; lists as `[a,b]`. Arrays of tables have no
 //! such form and are left out.
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
 use toml_edit::{DocumentMut, Item, TableLike, Value};
@@ -9,7 +10,21 @@ use toml_edit::{DocumentMut, Item, TableLike, Value};
 pub fn environment(doc: &DocumentMut) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     flatten(doc.as_table(), &mut Vec::new(), &mut out);
-    out
+    out.into_iter()
+        .map(|(name, (value, _))| (name, value))
+        .collect()
+}
+
+/// Whether a key is spelled as Restate spells its keys: lowercase words joined by single dashes.
+/// Two such paths never give the same variable name; a key spelled otherwise (`node_name`,
+/// `Node-Name`) can give the name of one that is (`RESTATE_NODE_NAME`).
+fn canonical(key: &str) -> bool {
+    key.split('-').all(|word| {
+        !word.is_empty()
+            && word
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    })
 }
 
 fn env_name(path: &[String]) -> String {
@@ -32,17 +47,64 @@ fn scalar(v: &Value) -> String {
     }
 }
 
-fn flatten(table: &dyn TableLike, path: &mut Vec<String>, out: &mut BTreeMap<String, String>) {
+/// Variables by name, each with whether its key path is canonical. When two keys give one name,
+/// the canonical one wins (the one Restate reads from the file, and every key the provider sets),
+/// else the first.
+type Variables = BTreeMap<String, (String, bool)>;
+
+fn flatten(table: &dyn TableLike, path: &mut Vec<String>, out: &mut Variables) {
     for (k, item) in table.iter() {
         path.push(k.to_string());
         match item {
             Item::Table(t) => flatten(t, path, out),
             Item::Value(Value::InlineTable(t)) => flatten(t, path, out),
             Item::Value(v) => {
-                out.insert(env_name(path), scalar(v));
+                let is_canonical = path.iter().all(|k| canonical(k));
+                match out.entry(env_name(path)) {
+                    Entry::Vacant(e) => {
+                        e.insert((scalar(v), is_canonical));
+                    }
+                    Entry::Occupied(mut e) if is_canonical && !e.get().1 => {
+                        e.insert((scalar(v), true));
+                    }
+                    Entry::Occupied(_) => {}
+                }
             }
             Item::ArrayOfTables(_) | Item::None => {}
         }
         path.pop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(toml: &str) -> BTreeMap<String, String> {
+        environment(&toml.parse().unwrap())
+    }
+
+    #[test]
+    fn a_key_spelled_otherwise_never_overrides_one_restate_reads() {
+        // Found by the property tests (src/fuzzing.rs): `node_name` after `node-name` gave
+        // RESTATE_NODE_NAME its value, so a base config's stray key beat the provider's.
+        for toml in [
+            "node-name = \"n1\"\nnode_name = \"x\"\nNode-Name = \"y\"\n",
+            "node_name = \"x\"\nnode-name = \"n1\"\n",
+            "[worker]\nsnapshots.destination = \"s3://a\"\n[WORKER.snapshots]\ndestination = \"s3://b\"\n",
+        ] {
+            let e = env(toml);
+            assert!(
+                e.get("RESTATE_NODE_NAME") == Some(&"n1".to_string())
+                    || e.get("RESTATE_WORKER__SNAPSHOTS__DESTINATION") == Some(&"s3://a".to_string()),
+                "{toml}: {e:?}"
+            );
+        }
+        assert_eq!(
+            env("node_name = \"x\"\nNODE_NAME = \"y\"\n")["RESTATE_NODE_NAME"],
+            "x"
+        );
+        assert!(canonical("default-num-partitions") && canonical("1-2"));
+        assert!(!canonical("a--b") && !canonical("-a") && !canonical("a_b") && !canonical(""));
     }
 }

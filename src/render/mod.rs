@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use toml_edit::{DocumentMut, InlineTable};
 
+pub(crate) use self::env::environment;
 pub use self::toml::parse_base;
 use self::toml::{set, string_array};
 use crate::domain::tls::TlsMode;
@@ -372,6 +373,42 @@ default-provider = "local" # the guide's start
         assert_eq!(r.environment["RESTATE_ADMIN__BIND_ADDRESS"], "0.0.0.0:9070");
         // the rendered file parses back
         parse_base(&r.toml).unwrap();
+    }
+
+    #[test]
+    fn a_value_where_a_managed_table_goes_becomes_a_table_that_parses() {
+        // Found by the property tests (src/fuzzing.rs): the comment above `bifrost = "local"`
+        // was kept as decor of the key, and landed inside the header: `[# the guide's\nbifrost ]`.
+        let mut s = spec("1.7.12");
+        s.snapshots = None;
+        s.base_config = Some(
+            "# the guide's provider\nbifrost = \"local\"\n# old TLS\n tls = { mode = \"off\", extra = 1 }\n"
+                .into(),
+        );
+        s.tls = Some(TlsSpec {
+            mode: TlsMode::Allow,
+            cert_file: "c".into(),
+            key_file: "k".into(),
+            ca_files: vec![],
+            require_client_auth: None,
+            allowed_subject_names: None,
+        });
+        let r = render(&s).unwrap();
+        parse_base(&r.toml).unwrap_or_else(|e| panic!("{e}:\n{}", r.toml));
+        assert!(
+            r.toml
+                .contains("# the guide's provider\n[bifrost]\ndefault-provider = \"replicated\"\n"),
+            "{}",
+            r.toml
+        );
+        assert!(
+            r.toml
+                .contains("# old TLS\n [tls]\nmode = \"allow\"\nextra = 1\n"),
+            "{}",
+            r.toml
+        );
+        assert_eq!(r.environment["RESTATE_TLS__EXTRA"], "1");
+        assert_eq!(r.environment["RESTATE_TLS__MODE"], "allow");
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub fn set(doc: &mut DocumentMut, tables: &[&str], key: &str, value: impl Into<V
     let mut table: &mut Table = doc.as_table_mut();
     for name in tables {
         let item = table.entry(name).or_insert_with(implicit_table);
+        let was_value = item.is_value();
         if let Item::Value(Value::InlineTable(inline)) = item {
             // An inline table in the base config: turn it into a regular table to extend it.
             *item = Item::Table(std::mem::take(inline).into_table());
@@ -38,7 +39,10 @@ pub fn set(doc: &mut DocumentMut, tables: &[&str], key: &str, value: impl Into<V
         if !item.is_table() {
             *item = implicit_table();
         }
-        let Some(next) = item.as_table_mut() else {
+        if was_value {
+            header_from_key(table, name);
+        }
+        let Some(next) = table.get_mut(name).and_then(Item::as_table_mut) else {
             return;
         };
         table = next;
@@ -53,6 +57,22 @@ pub fn set(doc: &mut DocumentMut, tables: &[&str], key: &str, value: impl Into<V
         _ => {
             table.insert(key, Item::Value(v));
         }
+    }
+}
+
+/// `name`, a key-value line until now, becomes a table header: its key's decor was written for
+/// a line (`# comment\nname = ...`), and inside `[...]` it would not parse. A comment above it
+/// moves above the header.
+fn header_from_key(table: &mut Table, name: &str) {
+    let Some(mut key) = table.key_mut(name) else {
+        return;
+    };
+    let prefix = key.leaf_decor().prefix().cloned();
+    key.leaf_decor_mut().clear();
+    key.dotted_decor_mut().clear();
+    if let (Some(prefix), Some(header)) = (prefix, table.get_mut(name).and_then(Item::as_table_mut))
+    {
+        header.decor_mut().set_prefix(prefix);
     }
 }
 
