@@ -165,12 +165,12 @@ impl AdminClient {
         }
         let channel = dial
             .connect_timeout(self.settings.request_timeout)
-            .tcp_keepalive(Some(TCP_KEEP_ALIVE))
             .http2_keep_alive_interval(KEEP_ALIVE_INTERVAL)
             .keep_alive_timeout(self.settings.request_timeout)
             .keep_alive_while_idle(true)
-            // Connect on first use, so provider settings may come from other resources' outputs.
-            .connect_lazy();
+            // Connect on first use, so provider settings may come from other resources' outputs;
+            // TCP keep-alive and quick acknowledgements from the dialer.
+            .connect_with_connector_lazy(super::dialer::Dialer::new(TCP_KEEP_ALIVE));
         channels.insert(endpoint.to_string(), channel.clone());
         Ok(channel)
     }
