@@ -12,7 +12,7 @@ use crate::domain::ClusterView;
 
 /// How long to wait for the cluster controller to learn about every node.
 const LIVENESS_SETTLE: Duration = Duration::from_secs(15);
-const SETTLE_POLL: Duration = Duration::from_millis(250);
+const SETTLE_POLL: Duration = Duration::from_millis(100);
 
 /// A cached view older than this is read again, so a long apply never acts on stale data.
 const VIEW_MAX_AGE: Duration = Duration::from_secs(30);
