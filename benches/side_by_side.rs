@@ -168,7 +168,10 @@ fn with_provider_log(ws: &Workspace, args: &[&str]) -> (Run, Vec<String>, Durati
     let t = Instant::now();
     let run = ws.run_with_env(
         args,
-        &[("TF_LOG_PROVIDER", "debug"), ("TF_LOG_PATH", log_s.as_str())],
+        &[
+            ("TF_LOG_PROVIDER", "debug"),
+            ("TF_LOG_PATH", log_s.as_str()),
+        ],
     );
     let took = t.elapsed();
     let text = std::fs::read_to_string(&log).unwrap_or_default();
@@ -262,11 +265,7 @@ fn case_plan(b: &mut Bench, n1: &Node) {
         null.write(&null_resources(n));
         null.apply().ok();
         let reps = if n == 300 { b.reps.min(5) } else { b.reps };
-        let (s, r) = alternate(
-            reps,
-            |_| ms(plan(&ws, 0)),
-            |_| ms(plan(&null, 0)),
-        );
+        let (s, r) = alternate(reps, |_| ms(plan(&ws, 0)), |_| ms(plan(&null, 0)));
         let (_, lines, _) = with_provider_log(&ws, &["plan", "-no-color", "-input=false"]);
         let rpcs = rpc_lines(&lines).len();
         b.push(Row {
@@ -317,11 +316,7 @@ fn case_unreachable(b: &mut Bench, n1: &Node) {
         let null = b.workspace();
         null.write(&null_resources(n));
         null.apply().ok();
-        let (s, r) = alternate(
-            b.reps.min(3),
-            |_| ms(plan(&ws, 1)),
-            |_| ms(plan(&null, 0)),
-        );
+        let (s, r) = alternate(b.reps.min(3), |_| ms(plan(&ws, 1)), |_| ms(plan(&null, 0)));
         b.push(Row {
             case: format!("plan, cluster unreachable, N = {n}"),
             subject: format!("{n} `restate_node` (fails)"),
@@ -370,7 +365,7 @@ fn rss_wrapper(dir: &Path, name: &str, binary: &Path, rss_file: &Path) -> PathBu
     std::fs::write(
         &path,
         format!(
-            "#!/bin/sh\nexec /usr/bin/time -a -o {:?} -f %M {:?} \"$@\"\n",
+            "#!/bin/sh\nexec /usr/bin/time -a -o {:?} -f '%M %U %S' {:?} \"$@\"\n",
             rss_file, binary
         ),
     )
@@ -380,12 +375,31 @@ fn rss_wrapper(dir: &Path, name: &str, binary: &Path, rss_file: &Path) -> PathBu
     dir.to_path_buf()
 }
 
-fn peak_rss_kib(file: &Path) -> f64 {
+/// The lines `/usr/bin/time` appended to `file`, as numbers.
+fn time_lines(file: &Path) -> Vec<Vec<f64>> {
     std::fs::read_to_string(file)
         .unwrap_or_default()
         .lines()
-        .filter_map(|l| l.trim().parse::<f64>().ok())
-        .fold(0.0, f64::max)
+        .map(|l| {
+            l.split_whitespace()
+                .filter_map(|n| n.parse().ok())
+                .collect()
+        })
+        .filter(|v: &Vec<f64>| !v.is_empty())
+        .collect()
+}
+
+/// The largest `%M` (KiB) of the `%M %U %S` lines in `file`.
+fn peak_rss_kib(file: &Path) -> f64 {
+    time_lines(file).iter().map(|v| v[0]).fold(0.0, f64::max)
+}
+
+/// The CPU time (user + system, ms) of every `%M %U %S` (or `%U %S`) line in `file`.
+fn cpu_ms(file: &Path) -> f64 {
+    time_lines(file)
+        .iter()
+        .map(|v| v[v.len().saturating_sub(2)..].iter().sum::<f64>() * 1000.0)
+        .sum()
 }
 
 fn case_process(b: &mut Bench, n1: &Node) {
@@ -399,7 +413,7 @@ fn case_process(b: &mut Bench, n1: &Node) {
         unit: "MB",
         s: vec![size(&ours)],
         r: vec![size(&null)],
-        note: "stripped of debug info (`[profile.release] strip`)".into(),
+        note: "as built by the release profile (`strip`)".into(),
     });
     let key = rcgen::KeyPair::generate().expect("key");
     let mut params =
@@ -424,7 +438,12 @@ fn case_process(b: &mut Bench, n1: &Node) {
     // provider process run under /usr/bin/time; the null provider over a plan of 300.
     let rss_ours = b.tmp.path().join("rss-restate.txt");
     let rss_null = b.tmp.path().join("rss-null.txt");
-    let wrap_ours = rss_wrapper(&b.tmp.path().join("wrap-restate"), "restate", &ours, &rss_ours);
+    let wrap_ours = rss_wrapper(
+        &b.tmp.path().join("wrap-restate"),
+        "restate",
+        &ours,
+        &rss_ours,
+    );
     let wrap_null = rss_wrapper(&b.tmp.path().join("wrap-null"), "null", &null, &rss_null);
     let cfg = b.tmp.path().join("rss.tfrc");
     write_cli_config(&cfg, &wrap_ours, &wrap_null);
@@ -446,18 +465,97 @@ fn case_process(b: &mut Bench, n1: &Node) {
     nws.write(&null_resources(300));
     nws.apply().ok();
     plan(&nws, 0);
+    let (peak_ours, peak_null) = (peak_rss_kib(&rss_ours), peak_rss_kib(&rss_null));
+    // Where a plan of 300 spends its CPU: in the provider processes, or in terraform itself
+    // (GNU time's figure for terraform includes the providers it waited for).
+    let tf_cpu = b.tmp.path().join("terraform-cpu.txt");
+    let tf_timed = b.tmp.path().join("terraform-timed");
+    std::fs::write(
+        &tf_timed,
+        format!(
+            "#!/bin/sh\nexec /usr/bin/time -a -o {:?} -f '%U %S' {:?} \"$@\"\n",
+            tf_cpu,
+            terraform_bin()
+        ),
+    )
+    .expect("write wrapper");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&tf_timed, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let previous = std::env::var_os("TERRAFORM");
+    std::env::set_var("TERRAFORM", &tf_timed);
+    let cpu_plan = |ws: &Workspace, providers: &Path| {
+        let _ = std::fs::remove_file(providers);
+        let _ = std::fs::remove_file(&tf_cpu);
+        plan(ws, 0);
+        let provider = cpu_ms(providers);
+        (provider, cpu_ms(&tf_cpu) - provider)
+    };
+    let (mut ours_cpu, mut null_cpu) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        ours_cpu.push(cpu_plan(&ws, &rss_ours));
+        null_cpu.push(cpu_plan(&nws, &rss_null));
+    }
+    match previous {
+        Some(t) => std::env::set_var("TERRAFORM", t),
+        None => std::env::remove_var("TERRAFORM"),
+    }
+    let first = |v: &[(f64, f64)]| v.iter().map(|c| c.0).collect::<Vec<_>>();
+    let second = |v: &[(f64, f64)]| v.iter().map(|c| c.1).collect::<Vec<_>>();
+    b.push(Row {
+        case: "plan of 300: CPU of the provider processes".into(),
+        subject: "restate, 300 `restate_node`".into(),
+        reference: "null, 300 `null_resource`".into(),
+        unit: "ms",
+        s: first(&ours_cpu),
+        r: first(&null_cpu),
+        note: "user + system time of every provider process of one plan (`/usr/bin/time`), 3 plans each".into(),
+    });
+    b.push(Row {
+        case: "plan of 300: CPU of terraform itself".into(),
+        subject: "with 300 `restate_node`".into(),
+        reference: "with 300 `null_resource`".into(),
+        unit: "ms",
+        s: second(&ours_cpu),
+        r: second(&null_cpu),
+        note: "terraform's user + system time less its provider processes': Terraform's own per-resource work (decoding, diffing and writing each resource's attributes) grows with the schema: 15 attributes and a block against 2".into(),
+    });
     b.push(Row {
         case: "peak RSS of the provider process".into(),
         subject: "restate: apply + plan of 300 `restate_node`, two replication changes".into(),
         reference: "null: apply + plan of 300 `null_resource`".into(),
         unit: "MB",
-        s: vec![peak_rss_kib(&rss_ours) / 1024.0],
-        r: vec![peak_rss_kib(&rss_null) / 1024.0],
+        s: vec![peak_ours / 1024.0],
+        r: vec![peak_null / 1024.0],
         note: "the largest of the provider processes these commands started (`/usr/bin/time` %M); a representative set of applies, not the migration demo (which builds its own debug provider and takes minutes)".into(),
     });
 }
 
+/// Terraform's own cost of an apply that replaces one resource: `apply -replace` of one
+/// `null_resource`, median of `reps`.
+fn null_apply_floor(b: &Bench, reps: usize) -> f64 {
+    let null = b.workspace();
+    null.write(&null_resources(1));
+    null.apply().ok();
+    let args = [
+        "apply",
+        "-auto-approve",
+        "-no-color",
+        "-input=false",
+        "-replace=null_resource.r0",
+    ];
+    null.run(&args).ok();
+    let runs: Vec<f64> = (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            null.run(&args).ok();
+            ms(t.elapsed())
+        })
+        .collect();
+    median(&runs)
+}
+
 fn case_snapshots(b: &mut Bench) {
+    let floor = null_apply_floor(b, 5);
     let s3 = S3::start("bench");
     for partitions in [4u16, 24, 128] {
         let mut spec = NodeSpec::new("n1", &format!("snap{partitions}"), ALL_ROLES);
@@ -479,6 +577,7 @@ fn case_snapshots(b: &mut Bench) {
         ws.apply().ok();
         let url = node.fabric_url();
         let phase = Mutex::new(Vec::new());
+        let calls = Mutex::new(Vec::new());
         let reps = b.reps.min(5);
         let (s, r) = alternate(
             reps,
@@ -497,7 +596,7 @@ fn case_snapshots(b: &mut Bench) {
                 assert!(run.stdout.contains("1 added"), "{}", run.stdout);
                 let rpcs: Vec<(f64, f64)> = lines
                     .iter()
-                    .filter(|l| l.contains("RPC CreatePartitionSnapshot to"))
+                    .filter(|l| l.contains("CreatePartitionSnapshot to http"))
                     .filter_map(|l| {
                         let end = wall_ms(line_time(l)?);
                         Some((end - rpc_elapsed(l), end))
@@ -508,6 +607,12 @@ fn case_snapshots(b: &mut Bench) {
                 let last = rpcs.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
                 if i > 0 {
                     phase.lock().unwrap().push(last - first);
+                    calls.lock().unwrap().extend(
+                        lines
+                            .iter()
+                            .filter(|l| l.contains("CreatePartitionSnapshot to http"))
+                            .map(|l| rpc_elapsed(l)),
+                    );
                 }
                 ms(took)
             },
@@ -515,11 +620,15 @@ fn case_snapshots(b: &mut Bench) {
                 let t = Instant::now();
                 let (ok, out) = ctl(&url, &["snapshots", "create"]);
                 let took = t.elapsed();
-                assert!(ok && !out.contains("Failed"), "restatectl snapshots create: {out}");
+                assert!(
+                    ok && !out.contains("Failed"),
+                    "restatectl snapshots create: {out}"
+                );
                 ms(took)
             },
         );
         let phase = phase.into_inner().unwrap();
+        let calls = calls.into_inner().unwrap();
         b.push(Row {
             case: format!("snapshot of every partition, {partitions} partitions: RPC phase"),
             subject: "`restate_partition_snapshot` create, first call to last answer".into(),
@@ -527,7 +636,12 @@ fn case_snapshots(b: &mut Bench) {
             unit: "ms",
             s: phase,
             r: r.clone(),
-            note: "from the provider's RPC log lines (ms resolution); nothing was written between runs, so each export finds its partition unchanged".into(),
+            note: format!(
+                "from the provider's RPC log lines (ms resolution); each call took {} ms ({}) with up to {} in flight; nothing was written between runs, so each export finds its partition unchanged",
+                fmt(median(&calls)),
+                spread(&calls),
+                4
+            ),
         });
         b.push(Row {
             case: format!("snapshot of every partition, {partitions} partitions: whole apply"),
@@ -536,7 +650,10 @@ fn case_snapshots(b: &mut Bench) {
             unit: "ms",
             s,
             r,
-            note: String::new(),
+            note: format!(
+                "Terraform's own floor, `apply -replace` of one `null_resource`: {} ms",
+                fmt(floor)
+            ),
         });
         drop(node);
     }
@@ -557,6 +674,52 @@ fn logs_all_on(url: &str, copies: &str) -> bool {
     ok && !rows.is_empty() && rows.iter().all(|l| l.contains(&want))
 }
 
+/// Polls the cluster controller (`GetClusterState`, through the provider's own client) in a
+/// thread until it reports node `name` alive, or `stop` is set; the wall-clock time it first did.
+fn watch_controller(
+    url: &str,
+    name: &str,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Option<SystemTime>> {
+    use terraform_provider_restate::testing::{AdminClient, ClientSettings, Endpoint, RetryPolicy};
+    let client = AdminClient::new(ClientSettings {
+        endpoints: vec![Endpoint::parse(url).expect("endpoint")],
+        cluster_name: None,
+        request_timeout: Duration::from_secs(5),
+        retry: RetryPolicy {
+            max_elapsed: Duration::ZERO,
+            ..RetryPolicy::default()
+        },
+        tls: Default::default(),
+    })
+    .expect("client");
+    let name = name.to_string();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            while !stop.load(Ordering::Relaxed) {
+                let id = client
+                    .nodes_configuration()
+                    .await
+                    .ok()
+                    .and_then(|nc| nc.nodes.iter().find(|n| n.name == name).map(|n| n.node_id));
+                if let Some(id) = id {
+                    if let Ok(state) = client.controller_state().await {
+                        if state.alive.get(&id) == Some(&true) {
+                            return Some(SystemTime::now());
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            None
+        })
+    })
+}
+
 /// Polls `probe` in a thread until it is true or `stop` is set; the wall-clock time it first was.
 fn watch(
     probe: impl Fn() -> bool + Send + 'static,
@@ -573,9 +736,10 @@ fn watch(
 }
 
 fn case_replication(b: &mut Bench, n1: &Node) {
+    let floor = null_apply_floor(b, 5);
     let url = n1.fabric_url();
     let ws = b.workspace();
-    let head = provider_block(&[url.clone()], "");
+    let head = provider_block(std::slice::from_ref(&url), "");
     let write = |copies: &str| {
         ws.write(&format!(
             "{head}resource \"restate_cluster_config\" \"this\" {{\n  log_provider = \"replicated\"\n  log_replication = \"{copies}\"\n  allow_lower_replication = true\n  wait_for_logs = true\n}}\n"
@@ -599,8 +763,10 @@ fn case_replication(b: &mut Bench, n1: &Node) {
             let stop = Arc::new(AtomicBool::new(false));
             let (u, c) = (url.clone(), copies.clone());
             let watcher = watch(move || logs_all_on(&u, &c), stop.clone());
-            let (run, lines, took) =
-                with_provider_log(&ws, &["apply", "-auto-approve", "-no-color", "-input=false"]);
+            let (run, lines, took) = with_provider_log(
+                &ws,
+                &["apply", "-auto-approve", "-no-color", "-input=false"],
+            );
             run.ok();
             stop.store(true, Ordering::Relaxed);
             let seen = watcher.join().unwrap();
@@ -617,7 +783,10 @@ fn case_replication(b: &mut Bench, n1: &Node) {
         |_| {
             let copies = next();
             let t = Instant::now();
-            let (ok, out) = ctl(&url, &["config", "set", "--log-replication", &copies, "--yes"]);
+            let (ok, out) = ctl(
+                &url,
+                &["config", "set", "--log-replication", &copies, "--yes"],
+            );
             assert!(ok, "restatectl config set: {out}");
             while !logs_all_on(&url, &copies) {}
             ms(t.elapsed())
@@ -632,17 +801,20 @@ fn case_replication(b: &mut Bench, n1: &Node) {
         s,
         r,
         note: format!(
-            "detection lag (provider's \"every log runs …\" line − a concurrent `logs list` poller first seeing it): median {} ms ({})",
+            "detection lag (provider's \"every log runs …\" line − a concurrent `logs list` poller first seeing it): median {} ms ({}); Terraform's own floor, `apply -replace` of one `null_resource`: {} ms",
             fmt(median(&lags)),
-            spread(&lags)
+            spread(&lags),
+            fmt(floor)
         ),
     });
 }
 
 fn case_join(b: &mut Bench, n1: &Node) {
+    let floor = null_apply_floor(b, 5);
     let url = n1.fabric_url();
     let roles = ["http-ingress"];
     let lags = Mutex::new(Vec::new());
+    let controller_lags = Mutex::new(Vec::new());
     let joined = Mutex::new(Vec::new());
     let start = |name: &str| -> (Node, Instant, SystemTime) {
         let mut spec = NodeSpec::new(name, "bench", &roles);
@@ -674,11 +846,12 @@ fn case_join(b: &mut Bench, n1: &Node) {
             let ws = b.workspace();
             ws.write(&format!(
                 "{}resource \"restate_node\" \"j\" {{\n  name  = \"{name}\"\n  roles = {:?}\n  on_destroy = \"forget\"\n}}\n",
-                provider_block(&[url.clone()], ""),
+                provider_block(std::slice::from_ref(&url), ""),
                 roles
             ));
             let (node, t, _) = start(&name);
             let stop = Arc::new(AtomicBool::new(false));
+            let controller = watch_controller(&url, &name, stop.clone());
             let (u, nm) = (url.clone(), name.clone());
             let watcher = watch(
                 move || {
@@ -690,18 +863,27 @@ fn case_join(b: &mut Bench, n1: &Node) {
                 },
                 stop.clone(),
             );
-            let (run, lines, _) =
-                with_provider_log(&ws, &["apply", "-auto-approve", "-no-color", "-input=false"]);
+            let (run, lines, _) = with_provider_log(
+                &ws,
+                &["apply", "-auto-approve", "-no-color", "-input=false"],
+            );
             let took = t.elapsed();
             run.ok();
             stop.store(true, Ordering::Relaxed);
             let seen = watcher.join().unwrap();
+            let seen_by_controller = controller.join().unwrap();
             let done = lines
                 .iter()
                 .find(|l| l.contains("is there as wanted"))
                 .and_then(|l| line_time(l));
             if let (Some(seen), Some(done), true) = (seen, done, i > 0) {
                 lags.lock().unwrap().push(wall_ms(done) - wall_ms(seen));
+            }
+            if let (Some(seen), Some(done), true) = (seen_by_controller, done, i > 0) {
+                controller_lags
+                    .lock()
+                    .unwrap()
+                    .push(wall_ms(done) - wall_ms(seen));
             }
             joined.lock().unwrap().push(node);
             ms(took)
@@ -718,6 +900,7 @@ fn case_join(b: &mut Bench, n1: &Node) {
         },
     );
     let lags = lags.into_inner().unwrap();
+    let controller_lags = controller_lags.into_inner().unwrap();
     b.push(Row {
         case: "node join".into(),
         subject: "process start → `restate_node` create returns (`terraform apply`)".into(),
@@ -726,9 +909,12 @@ fn case_join(b: &mut Bench, n1: &Node) {
         s,
         r,
         note: format!(
-            "an `http-ingress` node joining a two-node cluster; detection lag (provider's \"is there as wanted\" line − a concurrent `nodes list` poller first seeing it): median {} ms ({})",
+            "an `http-ingress` node joining a two-node cluster. The provider's \"is there as wanted\" line came {} ms ({}) after a concurrent `nodes list --extra` poller first saw the node Alive (the node's own status), and {} ms ({}) after a concurrent poller of the cluster controller (`GetClusterState`, what `restate_node` waits for) first saw it alive; Terraform's own floor, `apply -replace` of one `null_resource`: {} ms",
             fmt(median(&lags)),
-            spread(&lags)
+            spread(&lags),
+            fmt(median(&controller_lags)),
+            spread(&controller_lags),
+            fmt(floor)
         ),
     });
 }
@@ -773,11 +959,7 @@ fn write_results(path: &Path, text: &str) {
     const END: &str = "<!-- bench:end -->";
     let old = std::fs::read_to_string(path).unwrap_or_default();
     let new = match (old.find(BEGIN), old.find(END)) {
-        (Some(b), Some(e)) if b < e => format!(
-            "{}{BEGIN}\n{text}{}",
-            &old[..b],
-            &old[e..]
-        ),
+        (Some(b), Some(e)) if b < e => format!("{}{BEGIN}\n{text}{}", &old[..b], &old[e..]),
         _ => format!("{BEGIN}\n{text}{END}\n"),
     };
     std::fs::write(path, new).expect("write results");
@@ -793,7 +975,8 @@ fn main() {
     let null_bin = std::env::var_os("BENCH_NULL_PROVIDER")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            support::restate::project_root().join(".tools/venv/lib/terraform-provider-null_v2.1.2_x4")
+            support::restate::project_root()
+                .join(".tools/venv/lib/terraform-provider-null_v2.1.2_x4")
         });
     let mut missing = Vec::new();
     if !null_bin.exists() {
@@ -802,7 +985,11 @@ fn main() {
             null_bin.display()
         ));
     }
-    if Command::new(terraform_bin()).arg("version").output().is_err() {
+    if Command::new(terraform_bin())
+        .arg("version")
+        .output()
+        .is_err()
+    {
         missing.push("terraform (on PATH, or TERRAFORM)".into());
     }
     if !Path::new("/usr/bin/time").exists() {
@@ -812,7 +999,10 @@ fn main() {
         eprintln!("cannot run the benchmark, missing: {}", missing.join("; "));
         std::process::exit(2);
     }
-    let tmp = tempfile::Builder::new().prefix("bench-").tempdir().expect("tmp");
+    let tmp = tempfile::Builder::new()
+        .prefix("bench-")
+        .tempdir()
+        .expect("tmp");
     let null_dir = tmp.path().join("null");
     std::fs::create_dir_all(&null_dir).expect("mkdir");
     std::os::unix::fs::symlink(&null_bin, null_dir.join("terraform-provider-null")).expect("link");
@@ -843,9 +1033,16 @@ fn main() {
     if b.wants("snapshot") {
         case_snapshots(&mut b);
     }
-    if ["plan", "status", "unreachable", "process", "replication", "join"]
-        .iter()
-        .any(|c| b.wants(c))
+    if [
+        "plan",
+        "status",
+        "unreachable",
+        "process",
+        "replication",
+        "join",
+    ]
+    .iter()
+    .any(|c| b.wants(c))
     {
         let (n1, _n2) = two_nodes("bench");
         if b.wants("plan") || b.wants("status") {
