@@ -357,7 +357,9 @@ impl TlsConfig {
         cp.key_identifier_method = rcgen::KeyIdMethod::Sha512;
 
         // Generate the server certificate and its keys
-        let keypair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384)?;
+        // PATCHED: P-256 instead of P-384: key generation and the certificate's signature are
+        // most of the provider's start (about 2.5 of 4 ms to the handshake line).
+        let keypair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
         let server_cert = cp.self_signed(&keypair)?;
 
         let key = rustls::pki_types::PrivateKeyDer::try_from(keypair.serialize_der())
