@@ -554,6 +554,36 @@ fn null_apply_floor(b: &Bench, reps: usize) -> f64 {
     median(&runs)
 }
 
+/// The process whose command line names `dir` (a node's base dir: its config file is there).
+fn server_pid(dir: &Path) -> Option<u32> {
+    let needle = dir.to_string_lossy().to_string();
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+        String::from_utf8_lossy(&cmdline)
+            .contains(&needle)
+            .then_some(pid)
+    })
+}
+
+/// The CPU time (user + system, ms) process `pid` has used so far.
+fn process_cpu_ms(pid: u32) -> f64 {
+    static TICK_MS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    let tick =
+        *TICK_MS.get_or_init(|| 1000.0 / sh("getconf CLK_TCK").parse::<f64>().unwrap_or(100.0));
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // After the command name: state is field 3, utime 14 and stime 15.
+    let fields: Vec<f64> = stat
+        .rsplit_once(") ")
+        .map(|(_, rest)| {
+            rest.split_whitespace()
+                .map(|f| f.parse().unwrap_or(0.0))
+                .collect()
+        })
+        .unwrap_or_default();
+    (fields.get(11).unwrap_or(&0.0) + fields.get(12).unwrap_or(&0.0)) * tick
+}
+
 fn case_snapshots(b: &mut Bench) {
     let floor = null_apply_floor(b, 5);
     let s3 = S3::start("bench");
@@ -578,10 +608,13 @@ fn case_snapshots(b: &mut Bench) {
         let url = node.fabric_url();
         let phase = Mutex::new(Vec::new());
         let calls = Mutex::new(Vec::new());
+        let pid = server_pid(node.dir.path()).expect("the node's process");
+        let (node_cpu_s, node_cpu_r) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
         let reps = b.reps.min(5);
         let (s, r) = alternate(
             reps,
             |i| {
+                let cpu = process_cpu_ms(pid);
                 let (run, lines, took) = with_provider_log(
                     &ws,
                     &[
@@ -592,6 +625,7 @@ fn case_snapshots(b: &mut Bench) {
                         "-replace=restate_partition_snapshot.all",
                     ],
                 );
+                node_cpu_s.lock().unwrap().push(process_cpu_ms(pid) - cpu);
                 let run = run.ok();
                 assert!(run.stdout.contains("1 added"), "{}", run.stdout);
                 let rpcs: Vec<(f64, f64)> = lines
@@ -617,9 +651,11 @@ fn case_snapshots(b: &mut Bench) {
                 ms(took)
             },
             |_| {
+                let cpu = process_cpu_ms(pid);
                 let t = Instant::now();
                 let (ok, out) = ctl(&url, &["snapshots", "create"]);
                 let took = t.elapsed();
+                node_cpu_r.lock().unwrap().push(process_cpu_ms(pid) - cpu);
                 assert!(
                     ok && !out.contains("Failed"),
                     "restatectl snapshots create: {out}"
@@ -629,6 +665,10 @@ fn case_snapshots(b: &mut Bench) {
         );
         let phase = phase.into_inner().unwrap();
         let calls = calls.into_inner().unwrap();
+        let (node_cpu_s, node_cpu_r) = (
+            node_cpu_s.into_inner().unwrap(),
+            node_cpu_r.into_inner().unwrap(),
+        );
         b.push(Row {
             case: format!("snapshot of every partition, {partitions} partitions: RPC phase"),
             subject: "`restate_partition_snapshot` create, first call to last answer".into(),
@@ -637,10 +677,12 @@ fn case_snapshots(b: &mut Bench) {
             s: phase,
             r: r.clone(),
             note: format!(
-                "from the provider's RPC log lines (ms resolution); each call took {} ms ({}) with up to {} in flight; nothing was written between runs, so each export finds its partition unchanged",
+                "from the provider's RPC log lines (ms resolution); each call took {} ms ({}) with up to {} in flight; the node's own CPU per run: {} ms with the provider, {} ms with restatectl; nothing was written between runs, so each export finds its partition unchanged",
                 fmt(median(&calls)),
                 spread(&calls),
-                4
+                4,
+                fmt(median(&node_cpu_s)),
+                fmt(median(&node_cpu_r))
             ),
         });
         b.push(Row {
