@@ -255,7 +255,8 @@ fn two_nodes(name: &str) -> (Node, Node) {
 
 fn case_plan(b: &mut Bench, n1: &Node) {
     let urls = [n1.fabric_url()];
-    for n in [1usize, 30, 300] {
+    let sizes: &[usize] = if b.wants("plan") { &[1, 30, 300] } else { &[] };
+    for &n in sizes {
         let ws = b.workspace();
         let mut tf = provider_block(&urls, "");
         restate_nodes(&mut tf, n, &["n1", "n2"]);
@@ -277,6 +278,9 @@ fn case_plan(b: &mut Bench, n1: &Node) {
             r,
             note: format!("{rpcs} admin RPCs per plan"),
         });
+    }
+    if !b.wants("status") {
+        return;
     }
     // One data source against one null_resource.
     let ws = b.workspace();
