@@ -4,7 +4,7 @@
 # namespace (nothing leaves loopback). Prints a markdown table with both medians, min/max and the
 # ratio for every case, and writes it into docs/benchmarks.md (between its bench markers).
 # Installs what it needs first; a tool that is missing and cannot be installed stops it (exit 1).
-#   scripts/bench.sh                        every case (about 15 minutes on 2 cores)
+#   scripts/bench.sh                        every case (about 10 minutes on 2 cores)
 #   BENCH_CASES=plan,process scripts/bench.sh   some cases (plan, status, unreachable, process,
 #                                           snapshot, replication, join); BENCH_REPS=N runs
 #   BENCH_OUT=FILE                          write the results there instead ('-': print only)
