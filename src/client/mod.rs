@@ -2,6 +2,7 @@
 //! deadlines and keep-alives (`transport`), our own wire messages (`wire`), the metadata codec
 //! (`metadata`), and the typed RPCs (`rpc`) that return domain types.
 
+mod dialer;
 pub mod error;
 pub mod flex;
 pub mod lifecycle;

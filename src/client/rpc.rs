@@ -120,6 +120,7 @@ impl AdminClient {
                 AfterTimeout::Retry,
             )
             .await?;
+        self.remember(&endpoint, &r);
         Ok(ident_from_wire(endpoint, r))
     }
 

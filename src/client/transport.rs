@@ -165,12 +165,12 @@ impl AdminClient {
         }
         let channel = dial
             .connect_timeout(self.settings.request_timeout)
-            .tcp_keepalive(Some(TCP_KEEP_ALIVE))
             .http2_keep_alive_interval(KEEP_ALIVE_INTERVAL)
             .keep_alive_timeout(self.settings.request_timeout)
             .keep_alive_while_idle(true)
-            // Connect on first use, so provider settings may come from other resources' outputs.
-            .connect_lazy();
+            // Connect on first use, so provider settings may come from other resources' outputs;
+            // TCP keep-alive and quick acknowledgements from the dialer.
+            .connect_with_connector_lazy(super::dialer::Dialer::new(TCP_KEEP_ALIVE));
         channels.insert(endpoint.to_string(), channel.clone());
         Ok(channel)
     }
@@ -316,6 +316,13 @@ impl AdminClient {
         let ident: wire::IdentResponse = self
             .call_at(endpoint, wire::methods::GET_IDENT, wire::Empty {})
             .await?;
+        self.remember(endpoint, &ident);
+        Ok(ident)
+    }
+
+    /// Remembers what `endpoint` said about itself, for routing the calls that follow (so calls
+    /// sent together after a `GetIdent` do not each ask it again).
+    pub(super) fn remember(&self, endpoint: &str, ident: &wire::IdentResponse) {
         let seen = Seen {
             at: Instant::now(),
             roles: ident
@@ -323,10 +330,9 @@ impl AdminClient {
                 .iter()
                 .filter_map(|r| Role::from_reported(r))
                 .collect(),
-            provisioned: super::rpc::is_provisioned(&ident),
+            provisioned: super::rpc::is_provisioned(ident),
         };
         lock(&self.seen).insert(endpoint.to_string(), seen);
-        Ok(ident)
     }
 
     /// Whether `endpoint` can answer a call routed by `route`; the error when it could not be
@@ -874,6 +880,26 @@ mod tests {
             .unwrap_err();
         assert!(err.not_served_here(), "{err}");
         assert!(err.to_string().contains("HTTP 404"), "{err}");
+    }
+
+    /// What `ident` learned routes the calls after it: asking whether the node serves them sends
+    /// nothing more.
+    #[tokio::test]
+    async fn an_ident_is_remembered_for_routing() {
+        let endpoint = node_answering(Answer::Ident("prod")).await;
+        let client = AdminClient::new(settings(
+            vec![endpoint.clone()],
+            Duration::from_secs(2),
+            RetryPolicy::default(),
+        ))
+        .unwrap();
+        client.ident().await.unwrap();
+        let sent = client.rpc_count();
+        assert_eq!(sent, 1);
+        for route in [Route::Ident, Route::Any, Route::Role(Role::Admin)] {
+            client.serves(&endpoint, route).await.unwrap();
+        }
+        assert_eq!(client.rpc_count(), sent, "no GetIdent again");
     }
 
     /// An endpoint that refuses connections: a port just released.

@@ -11,7 +11,7 @@ use crate::domain::{
     ClusterConfig, DesiredConfig, Error as Refusal, Ident, ProvisionRequest, Provisioned,
 };
 
-const LOGS_POLL: Duration = Duration::from_millis(500);
+const LOGS_POLL: Duration = super::WAIT_POLL;
 
 /// What every endpoint says about itself; the cluster is provisioned when any of them says so.
 pub struct Survey {
@@ -220,5 +220,41 @@ pub async fn wait_for_logs(
             pending[0]
         );
         tokio::time::sleep(LOGS_POLL).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::domain::Replication;
+    use crate::testing::fake::{FakeCluster, FakeState};
+
+    /// The wait polls at once, then every `WAIT_POLL`: logs that move 1 s after the write are
+    /// noticed by the next poll (tokio's paused clock: deterministic, not a measurement).
+    #[tokio::test(start_paused = true)]
+    async fn the_wait_for_logs_notices_the_move_at_the_next_poll() {
+        let fake = Arc::new(FakeCluster::new(FakeState::provisioned("c", 2)));
+        let config = fake.with(|s| {
+            // The logs move only when the test moves them.
+            s.logs_lag = usize::MAX;
+            s.change_config(|c| c.log_replication = Some(Replication::parse_input("2").unwrap()));
+            s.config.clone()
+        });
+        let started = tokio::time::Instant::now();
+        let (mover, moved_after) = (fake.clone(), Duration::from_secs(1));
+        tokio::spawn(async move {
+            tokio::time::sleep(moved_after).await;
+            mover.with(FakeState::settle_logs);
+        });
+        wait_for_logs(fake.as_ref(), &config, Duration::from_secs(60))
+            .await
+            .unwrap();
+        let noticed = started.elapsed();
+        assert!(
+            noticed >= moved_after && noticed <= moved_after + super::super::WAIT_POLL,
+            "noticed after {noticed:?}"
+        );
     }
 }

@@ -21,7 +21,7 @@ use crate::domain::lifecycle::{
 use crate::domain::rules;
 use crate::domain::{LogsView, NodeView, Replication, Role};
 
-const POLL: Duration = Duration::from_millis(500);
+const POLL: Duration = super::WAIT_POLL;
 /// Edits tried when others keep changing the nodes configuration meanwhile.
 const EDIT_ATTEMPTS: usize = 5;
 /// How long the cluster gets to move a log off a read-only node by itself before it is asked to.

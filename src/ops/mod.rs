@@ -212,6 +212,10 @@ fn list(items: &[PendingLog]) -> String {
         .join("; ")
 }
 
+/// How often a wait polls the cluster (the first poll is at once): a wait notices that what it
+/// waits for happened at most this long after it did.
+pub const WAIT_POLL: Duration = Duration::from_millis(200);
+
 /// Whole seconds, for messages about waits.
 pub fn whole_seconds(d: Duration) -> Duration {
     Duration::from_secs(d.as_secs())

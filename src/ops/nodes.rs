@@ -9,7 +9,7 @@ use crate::domain::rules::{self, NodeWant, Readiness};
 use crate::domain::version::check_upgrade;
 use crate::domain::{ClusterView, NodeView};
 
-const NODE_POLL: Duration = Duration::from_millis(500);
+const NODE_POLL: Duration = super::WAIT_POLL;
 /// How long an alive node may report no version before it counts as one that never will (a
 /// node before 1.6): a node that has just restarted registers its new version a moment after it
 /// is seen alive.
@@ -50,7 +50,10 @@ pub async fn wait_until_ready(
             )
             .and_then(|()| rules::node_readiness(&view, want))
             {
-                Ok(Readiness::Ready(node)) => return Ok((node.clone(), view)),
+                Ok(Readiness::Ready(node)) => {
+                    tracing::debug!("node {} is there as wanted", want.name);
+                    return Ok((node.clone(), view));
+                }
                 Ok(Readiness::Waiting(now)) => now,
                 Err(e @ domain::Error::VersionUnknown { .. })
                     if started.elapsed() < VERSION_GRACE =>
@@ -86,4 +89,41 @@ fn describe_want(want: &NodeWant) -> String {
         .map(|v| format!(", version {v}"))
         .unwrap_or_default();
     format!("alive with roles [{}]{version}", roles.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::domain::Role;
+    use crate::testing::fake::{self, FakeCluster, FakeState};
+
+    /// The wait polls at once, then every `WAIT_POLL`: a node that joins 1 s after the wait
+    /// started is found by the next poll (tokio's paused clock: deterministic, not a
+    /// measurement).
+    #[tokio::test(start_paused = true)]
+    async fn the_wait_for_a_node_finds_it_at_the_next_poll() {
+        let fake = Arc::new(FakeCluster::new(FakeState::provisioned("c", 2)));
+        let want = NodeWant {
+            name: "n2".into(),
+            roles: Some([Role::Worker].into_iter().collect()),
+            version: None,
+        };
+        let started = tokio::time::Instant::now();
+        let (joiner, joins_after) = (fake.clone(), Duration::from_secs(1));
+        tokio::spawn(async move {
+            tokio::time::sleep(joins_after).await;
+            joiner.with(|s| s.nodes.push(fake::node(2, "n2", &[Role::Worker])));
+        });
+        let (node, _) = wait_until_ready(fake.as_ref(), &want, None, Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(node.record.name, "n2");
+        let found = started.elapsed();
+        assert!(
+            found >= joins_after && found <= joins_after + super::super::WAIT_POLL,
+            "found after {found:?}"
+        );
+    }
 }

@@ -255,16 +255,20 @@ fn observed_unknown(s: &mut State, config: &State) {
 }
 
 /// Whether node `n` is a member of the metadata servers' group (asked only of nodes with the
-/// role: the others never are).
-async fn is_member(api: &dyn AdminApi, n: &NodeView) -> Result<bool, crate::client::Error> {
+/// role: the others never are): the group as read now, or as `ctx` shares it among reads.
+async fn is_member(
+    api: &dyn AdminApi,
+    shared: Option<&ProviderContext>,
+    n: &NodeView,
+) -> Result<bool, crate::client::Error> {
     if !n.record.has_role(crate::domain::Role::MetadataServer) {
         return Ok(false);
     }
-    Ok(api
-        .metadata_group()
-        .await?
-        .members
-        .contains(&n.record.node_id))
+    let members = match shared {
+        Some(ctx) => ctx.metadata_group(api).await?.members.clone(),
+        None => api.metadata_group().await?.members,
+    };
+    Ok(members.contains(&n.record.node_id))
 }
 
 impl NodeResource {
@@ -344,7 +348,7 @@ impl NodeResource {
         let member = diag::client_ok(
             diags,
             "Reading the metadata servers failed",
-            is_member(api.as_ref(), &node).await,
+            is_member(api.as_ref(), None, &node).await,
         )?;
         let mut state = planned;
         absorb(&mut state, &node, view.cluster_fingerprint, member);
@@ -586,7 +590,7 @@ impl Resource for NodeResource {
         let member = diag::client_ok(
             diags,
             "Reading the metadata servers failed",
-            is_member(api.as_ref(), node).await,
+            is_member(api.as_ref(), Some(&self.ctx), node).await,
         )?;
         absorb(&mut state, node, view.cluster_fingerprint, member);
         Some((state, private))

@@ -431,6 +431,35 @@ async fn node_drift_replacement_version_rule_and_removal() {
     assert!(read.is_none());
 }
 
+/// A plan refreshes every `restate_node` in one provider process: they share the cluster view
+/// and the metadata servers' group, so 30 reads send the calls of one.
+#[tokio::test]
+async fn node_reads_send_the_same_calls_however_many_resources_read() {
+    let (fake, h) = cluster(FakeState::provisioned("c", 2));
+    let (state, _) = h
+        .node
+        .plan_and_apply(None, &node_config("n1", &Role::ALL))
+        .await;
+    let (state, private) = state.unwrap();
+    let mut sent = Vec::new();
+    for n in [1usize, 30] {
+        h.ctx.invalidate().await;
+        let before = fake.rpc_count();
+        for _ in 0..n {
+            let (read, d) = h.node.read(&state, &private).await;
+            let (read, _) = read.unwrap_or_else(|| panic!("{d:#?}"));
+            assert_eq!(read.metadata_server_member, Value::Value(true));
+        }
+        sent.push(fake.rpc_count() - before);
+    }
+    assert_eq!(sent[0], sent[1], "calls for 1 read, for 30 reads");
+    // A write forgets the group with the view: the next read asks again.
+    fake.with(|s| s.metadata_left.insert(1));
+    h.ctx.invalidate().await;
+    let (read, _) = h.node.read(&state, &private).await;
+    assert_eq!(read.unwrap().0.metadata_server_member, Value::Value(false));
+}
+
 #[tokio::test]
 async fn a_version_the_cluster_cannot_report_is_refused_at_plan_and_apply() {
     let (fake, h) = cluster(FakeState::provisioned("c", 2));

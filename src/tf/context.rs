@@ -10,6 +10,7 @@ use tf_provider::Diagnostics;
 
 use super::diag;
 use crate::client;
+use crate::domain::lifecycle::MetadataGroup;
 use crate::domain::{ClusterView, Ident};
 use crate::ops::view::ViewCache;
 use crate::ops::AdminApi;
@@ -96,6 +97,14 @@ impl ProviderContext {
         fresh: bool,
     ) -> Result<Arc<ClusterView>, client::Error> {
         self.view.get(api, fresh).await
+    }
+
+    /// The metadata servers' group: shared like the view (stale after a while, or a write).
+    pub async fn metadata_group(
+        &self,
+        api: &dyn AdminApi,
+    ) -> Result<Arc<MetadataGroup>, client::Error> {
+        self.view.metadata_group(api).await
     }
 
     /// Forgets the shared view after a write to the cluster.

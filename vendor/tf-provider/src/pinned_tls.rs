@@ -64,6 +64,8 @@ pub(crate) fn accept(
         let mut tcp = tcp;
         while let Some(conn) = tcp.next().await {
             let Ok(conn) = conn else { continue };
+            // PATCHED: answers go out at once (see server.rs `listen`).
+            let _ = conn.set_nodelay(true);
             let (acceptor, tx) = (acceptor.clone(), tx.clone());
             tokio::spawn(async move {
                 match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(conn)).await {

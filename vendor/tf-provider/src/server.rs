@@ -221,7 +221,15 @@ pub async fn serve_dynamic(name: String, provider: Box<dyn DynamicProvider>) -> 
             pinned_tls::accept(tcp_stream, config.clone()),
             shutdown,
         )),
-        None => Box::pin(router.serve_with_incoming_shutdown(tcp_stream, shutdown)),
+        // PATCHED: TCP_NODELAY on every accepted connection (see `listen`).
+        None => Box::pin(router.serve_with_incoming_shutdown(
+            tokio_stream::StreamExt::map(tcp_stream, |conn| {
+                conn.inspect(|c| {
+                    let _ = c.set_nodelay(true);
+                })
+            }),
+            shutdown,
+        )),
     };
 
     async fn info(endpoint: &str, der: &[u8]) -> Result<()> {
@@ -296,6 +304,9 @@ impl std::net::ToSocketAddrs for SockAddrIter {
     }
 }
 
+/// PATCHED: the accepted connections get TCP_NODELAY (where they are accepted): served through
+/// `serve_with_incoming`, tonic sets nothing on them, and with Nagle's algorithm every answer's
+/// trailers waited for Terraform's delayed acknowledgement, 40 ms per call.
 fn listen(addrs: SockAddrIter) -> Result<(TcpListenerStream, String)> {
     let listener = std::net::TcpListener::bind(addrs)?;
     listener.set_nonblocking(true)?;
@@ -346,7 +357,9 @@ impl TlsConfig {
         cp.key_identifier_method = rcgen::KeyIdMethod::Sha512;
 
         // Generate the server certificate and its keys
-        let keypair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384)?;
+        // PATCHED: P-256 instead of P-384: key generation and the certificate's signature are
+        // most of the provider's start (about 2.5 of 4 ms to the handshake line).
+        let keypair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
         let server_cert = cp.self_signed(&keypair)?;
 
         let key = rustls::pki_types::PrivateKeyDer::try_from(keypair.serialize_der())
