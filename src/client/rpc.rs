@@ -366,9 +366,9 @@ impl AdminClient {
     }
 }
 
-/// Restate 1.6's metadata proxy reports a store that is not provisioned yet, and a store it
-/// could not reach for now, only as the text of an `INTERNAL` status ("... [retryable] ...");
-/// this is the one place that reads it. (1.7 answers the first with no value.)
+/// Restate 1.6's metadata proxy reports a store that is not provisioned yet only as the text of
+/// an `INTERNAL` status; this is the one place that reads it. (1.7 answers with no value. A
+/// store it could not reach for now is `UNAVAILABLE` already: see the transport.)
 fn classify_metadata_error(e: Error) -> Error {
     match e {
         Error::Status {
@@ -379,13 +379,6 @@ fn classify_metadata_error(e: Error) -> Error {
         } => {
             if message.contains("has not been provisioned yet") {
                 Error::NotProvisioned { endpoint }
-            } else if message.contains("[retryable]") {
-                Error::Status {
-                    endpoint,
-                    method,
-                    code: Code::Unavailable,
-                    message,
-                }
             } else {
                 Error::Status {
                     endpoint,
@@ -465,10 +458,6 @@ mod tests {
              Metadata store has not been provisioned yet",
         ));
         assert!(matches!(e, Error::NotProvisioned { .. }), "{e:?}");
-        let e = classify_metadata_error(internal(
-            "other error: [retryable] [http://n1:5122/] The service is currently unavailable: not leader",
-        ));
-        assert!(e.is_transient(), "{e:?}");
         assert!(!classify_metadata_error(internal("decoding failed")).is_transient());
     }
 

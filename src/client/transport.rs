@@ -246,7 +246,7 @@ impl AdminClient {
                 None => Err(Error::Status {
                     endpoint: endpoint.to_string(),
                     method,
-                    code: status.code(),
+                    code: retryable_as_unavailable(status.code(), status.message()),
                     message: describe_status(&status),
                 }),
             },
@@ -606,6 +606,22 @@ impl AdminClient {
     }
 }
 
+/// Restate 1.6 answers a metadata request it cannot serve for now (its metadata proxy's leader
+/// moved, right after provisioning) with `INTERNAL` and "[retryable]" in the message: that is
+/// `UNAVAILABLE`, retried and failed over like it, inside the retry loop. A store that is not
+/// provisioned says "[retryable]" too, but that is a state to report at once
+/// (`rpc::classify_metadata_error`), not a moment to wait out. The one place that reads this text.
+fn retryable_as_unavailable(code: tonic::Code, message: &str) -> tonic::Code {
+    if code == tonic::Code::Internal
+        && message.contains("[retryable]")
+        && !message.contains("has not been provisioned yet")
+    {
+        tonic::Code::Unavailable
+    } else {
+        code
+    }
+}
+
 /// A node that does not serve a gRPC service at all (a node without the role that serves it)
 /// answers with a plain HTTP error page, which gRPC would report as a garbled message
 /// (`INTERNAL: invalid compression flag … 404 Not Found`). Told apart here by the HTTP status,
@@ -839,6 +855,11 @@ mod tests {
             Answer::Http(404),
             Answer::Grpc(12, "unimplemented"),
             Answer::Grpc(10, "shutting down"),
+            // Restate 1.6's metadata proxy while its leader moves.
+            Answer::Grpc(
+                13,
+                "other error: [retryable] [http://n2:5122/] The service is currently unavailable: not leader",
+            ),
         ] {
             let endpoints = vec![
                 node_answering(first).await,
@@ -863,6 +884,13 @@ mod tests {
             assert_eq!(answered_by, endpoints[1]);
             assert_eq!(ident.cluster_name, "prod");
         }
+        // A store that is not provisioned is a state, reported at once (not retried).
+        let not_provisioned = "other error: [retryable] [http://n1:5122/] The service is \
+                               currently unavailable: Metadata store has not been provisioned yet";
+        assert_eq!(
+            retryable_as_unavailable(tonic::Code::Internal, not_provisioned),
+            tonic::Code::Internal
+        );
         // Alone, the 404 is reported as what it is, not as a garbled message.
         let client = AdminClient::new(settings(
             vec![node_answering(Answer::Http(404)).await],
