@@ -352,6 +352,29 @@ mod tests {
     }
 
     #[test]
+    fn restates_refusals_of_a_removal_are_told_apart_by_their_exact_words() {
+        let outcome = |m: &str| classify_remove(&internal(m));
+        assert!(matches!(
+            outcome("failed to remove node: node '3' is not a member"),
+            RemoveOutcome::NotMember
+        ));
+        for retry in [
+            "failed to remove node: pending reconfiguration, try at a later point",
+            "failed to remove node: concurrent remove request for node '3'",
+            "command needs to be processed by the metadata cluster leader",
+        ] {
+            assert!(matches!(outcome(retry), RemoveOutcome::Retry), "{retry}");
+        }
+        // Words that merely appear elsewhere are no reason to retry.
+        for failed in [
+            "failed to remove node: cannot remove the only member '3' of the metadata cluster",
+            "internal error: leader election in progress, concurrent writes",
+        ] {
+            assert!(matches!(outcome(failed), RemoveOutcome::Failed), "{failed}");
+        }
+    }
+
+    #[test]
     fn a_tail_that_moved_meanwhile_is_told_apart() {
         let e = |m: &str| Error::Status {
             endpoint: "http://n1:5122".into(),
@@ -378,42 +401,5 @@ mod tests {
             replica_set(&serde_json::json!({"current": {"replica_set": [2]}, "next": null})),
             BTreeSet::from([2])
         );
-    }
-}
-
-#[cfg(test)]
-mod remove_tests {
-    use super::*;
-
-    fn internal(message: &str) -> Error {
-        Error::Status {
-            endpoint: "http://n1:5122".into(),
-            method: methods::METADATA_SERVER_REMOVE_NODE,
-            code: Code::Internal,
-            message: message.into(),
-        }
-    }
-
-    #[test]
-    fn restates_refusals_of_a_removal_are_told_apart_by_their_exact_words() {
-        let outcome = |m: &str| classify_remove(&internal(m));
-        assert!(matches!(
-            outcome("failed to remove node: node '3' is not a member"),
-            RemoveOutcome::NotMember
-        ));
-        for retry in [
-            "failed to remove node: pending reconfiguration, try at a later point",
-            "failed to remove node: concurrent remove request for node '3'",
-            "command needs to be processed by the metadata cluster leader",
-        ] {
-            assert!(matches!(outcome(retry), RemoveOutcome::Retry), "{retry}");
-        }
-        // Words that merely appear elsewhere are no reason to retry.
-        for failed in [
-            "failed to remove node: cannot remove the only member '3' of the metadata cluster",
-            "internal error: leader election in progress, concurrent writes",
-        ] {
-            assert!(matches!(outcome(failed), RemoveOutcome::Failed), "{failed}");
-        }
     }
 }
