@@ -230,6 +230,7 @@ async fn a_replication_the_nodes_cannot_hold_is_refused_unless_checks_are_skippe
     );
 
     // Skipping the check writes it; the logs never move (one log server), so the wait times out.
+    // The state says what was written, and which logs are still pending.
     let skip = replicated(|c| {
         c.log_replication = s("2");
         c.skip_safety_checks = Value::Value(true);
@@ -239,7 +240,12 @@ async fn a_replication_the_nodes_cannot_hold_is_refused_unless_checks_are_skippe
         .cluster_config
         .plan_and_apply(Some((&state, &private)), &skip)
         .await;
-    assert!(out.is_none());
+    let (out, _) = out.expect("the written configuration is kept in state");
+    assert_eq!(out.log_replication, s("2"));
+    assert!(
+        matches!(&out.pending_logs, Value::Value(p) if !p.is_empty()),
+        "{out:?}"
+    );
     assert_error(
         &d,
         "Logs did not reach the requested configuration in time",
