@@ -16,6 +16,7 @@ use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::{Channel, Endpoint as TonicEndpoint};
 
 use super::error::{short_method, Error};
+use super::stop::Stop;
 use super::tls::{self, TlsProblem, TlsSettings};
 use super::wire;
 use crate::domain::{Endpoint, Role};
@@ -107,6 +108,8 @@ pub struct AdminClient {
     /// `http://` endpoints found to accept only TLS (probed after a call failed on an open
     /// connection).
     probed: Mutex<HashSet<String>>,
+    /// Terraform's request to stop: retries end at their next pause.
+    stop: Stop,
 }
 
 impl AdminClient {
@@ -126,7 +129,19 @@ impl AdminClient {
             preferred: AtomicUsize::new(0),
             rpcs: AtomicUsize::new(0),
             probed: Mutex::new(HashSet::new()),
+            stop: Stop::default(),
         })
+    }
+
+    /// The same client, its retries ending when `stop` is requested (the provider's).
+    pub fn stopping_on(mut self, stop: Stop) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    /// What ends this client's retries (and the waits built on it).
+    pub fn stop(&self) -> &Stop {
+        &self.stop
     }
 
     pub fn settings(&self) -> &ClientSettings {
@@ -559,7 +574,9 @@ impl AdminClient {
                 short_method(method),
                 backoff.as_millis()
             );
-            tokio::time::sleep(backoff).await;
+            if self.stop.pause(backoff).await.is_err() {
+                return Err(Error::Interrupted { method });
+            }
             backoff = (backoff * 2).min(retry.max_backoff);
         }
     }
@@ -591,7 +608,9 @@ impl AdminClient {
                         "{e}; retrying on the same endpoint in {} ms",
                         backoff.as_millis()
                     );
-                    tokio::time::sleep(backoff).await;
+                    if self.stop.pause(backoff).await.is_err() {
+                        return Err(Error::Interrupted { method });
+                    }
                     backoff = (backoff * 2).min(retry.max_backoff);
                 }
                 other => return other,
@@ -880,6 +899,41 @@ mod tests {
     fn refused_endpoint() -> String {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://127.0.0.1:{}", l.local_addr().unwrap().port())
+    }
+
+    #[tokio::test]
+    async fn a_stop_ends_the_retries_at_once() {
+        let retry = RetryPolicy {
+            max_elapsed: Duration::from_secs(600),
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(2),
+        };
+        let stop = Stop::default();
+        let client = AdminClient::new(settings(
+            vec![refused_endpoint()],
+            Duration::from_secs(2),
+            retry,
+        ))
+        .unwrap()
+        .stopping_on(stop.clone());
+        let call = client.call::<_, wire::IdentResponse>(wire::methods::GET_IDENT, wire::Empty {});
+        let stopper = async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            stop.request();
+        };
+        let started = Instant::now();
+        let (result, ()) = tokio::join!(call, stopper);
+        assert_eq!(
+            result.unwrap_err(),
+            Error::Interrupted {
+                method: wire::methods::GET_IDENT
+            }
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[tokio::test]

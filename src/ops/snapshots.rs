@@ -41,6 +41,7 @@ pub struct SnapshotOutcome {
 fn retryable(e: &client::Error) -> bool {
     match e {
         client::Error::Timeout { .. }
+        | client::Error::Interrupted { .. }
         | client::Error::RepositoryNotConfigured { .. }
         | client::Error::ClusterMismatch { .. }
         | client::Error::InvalidEndpoint { .. }
@@ -73,6 +74,13 @@ pub async fn create(
             let _permit = permits.acquire_owned().await;
             let mut backoff = Duration::from_millis(250);
             loop {
+                if api.stop().is_requested() {
+                    return Err(SnapshotFailure {
+                        partition_id: pid,
+                        reason: "not started: Terraform was interrupted".into(),
+                        not_configured: false,
+                    });
+                }
                 let left = timeout.saturating_sub(started.elapsed());
                 if left.is_zero() {
                     return Err(SnapshotFailure {
@@ -88,7 +96,15 @@ pub async fn create(
                     Ok(t) => return Ok(t),
                     Err(e) if retryable(&e) && started.elapsed() + backoff < timeout => {
                         tracing::debug!("partition {pid}: {e}; retrying");
-                        tokio::time::sleep(backoff).await;
+                        if !super::pause(api.as_ref(), backoff).await {
+                            return Err(SnapshotFailure {
+                                partition_id: pid,
+                                reason: format!(
+                                    "not taken: Terraform was interrupted (the last attempt: {e})"
+                                ),
+                                not_configured: false,
+                            });
+                        }
                         backoff = (backoff * 2).min(Duration::from_secs(2));
                     }
                     Err(e) => {

@@ -28,7 +28,10 @@ pub async fn read(api: &dyn AdminApi) -> Result<ClusterView, client::Error> {
             break state;
         }
         tracing::debug!("waiting for the cluster controller to hear from every node");
-        tokio::time::sleep(SETTLE_POLL).await;
+        if !super::pause(api, SETTLE_POLL).await {
+            // Stopping: what the controller reports now will do.
+            break state;
+        }
     };
     Ok(ClusterView::new(nodes, state))
 }

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use tonic::Code;
 
 use crate::client::node_edit::EditError;
-use crate::client::{self, SnapshotTaken};
+use crate::client::{self, SnapshotTaken, Stop};
 use crate::domain::error::Holder;
 use crate::domain::lifecycle::{MetadataGroup, NodeChange};
 use crate::domain::{
@@ -433,6 +433,8 @@ fn internal(message: &str, method: &'static str) -> client::Error {
 pub struct FakeCluster {
     state: Mutex<FakeState>,
     rpcs: AtomicUsize,
+    /// Request it to play Terraform's StopProvider.
+    stop: Stop,
 }
 
 impl FakeCluster {
@@ -440,6 +442,7 @@ impl FakeCluster {
         FakeCluster {
             state: Mutex::new(state),
             rpcs: AtomicUsize::new(0),
+            stop: Stop::default(),
         }
     }
 
@@ -730,7 +733,15 @@ impl AdminApi for FakeCluster {
                 after: timeout,
             });
         }
-        tokio::time::sleep(started).await;
+        // A stop gives the export up, as the real client does.
+        tokio::select! {
+            () = tokio::time::sleep(started) => {}
+            () = self.stop.requested() => {
+                return Err(client::Error::Interrupted {
+                    method: "/restate.cluster_ctrl.ClusterCtrlSvc/CreatePartitionSnapshot",
+                });
+            }
+        }
         Ok(self.with(|s| {
             s.snapshots_taken += 1;
             s.archived.insert(partition_id, s.applied_lsn);
@@ -834,6 +845,10 @@ impl AdminApi for FakeCluster {
 
     fn rpc_count(&self) -> usize {
         self.rpcs.load(Ordering::Relaxed)
+    }
+
+    fn stop(&self) -> Stop {
+        self.stop.clone()
     }
 }
 

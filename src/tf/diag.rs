@@ -227,6 +227,16 @@ pub fn advice_at(diags: &mut Diagnostics, path: AttributePath, a: &Advice) {
 
 /// A failed call to the cluster; the text names the endpoint and the gRPC status.
 pub fn client(diags: &mut Diagnostics, summary: &str, err: &client::Error) {
+    if let client::Error::Interrupted { .. } = err {
+        diags.root_error(
+            "Interrupted",
+            format!(
+                "{err}: the provider stopped retrying the call. What was written to the cluster stays \
+                 written; apply again to go on."
+            ),
+        );
+        return;
+    }
     let hint = match err {
         client::Error::ClusterMismatch { expected, .. } => format!(
             "\n\nPoint the provider's endpoints at a node of \"{expected}\", or fix its cluster_name. A node \
@@ -324,6 +334,14 @@ pub fn ops(diags: &mut Diagnostics, e: &ops::Error) {
                 capitalized(&e.to_string())
             ),
             AttributePath::new("name"),
+        ),
+        ops::Error::Interrupted { .. } => diags.root_error(
+            "Interrupted",
+            format!(
+                "{}. What was written to the cluster stays written, and the state records what was \
+                 done; apply again to go on.",
+                capitalized(&e.to_string())
+            ),
         ),
         ops::Error::Client(c) => client(diags, "Restate admin API call failed", c),
     }
