@@ -478,17 +478,28 @@ pub fn trim_point(snapshot_lsn: u64, replicas: &[Option<u64>]) -> Option<u64> {
 pub const CLOCK_SKEW_MS: u64 = 5_000;
 
 /// Whether a partition's latest snapshot still covers `recorded_lsn`, taken at `taken_at_ms`,
-/// judging by its leader's status: Some(false) when a status clearly newer than the snapshot
+/// judging by its replicas' status: Some(true) when any replica reports an archived LSN at or
+/// above it; Some(false) when none does and the leader's status, clearly newer than the snapshot,
 /// reports an archived LSN below it (the repository was rolled back or replaced). None when that
 /// cannot be told: no leader, a status not clearly newer (the controller's view lags), or no
 /// archived LSN at all, which is what a leader reports after any restart until it takes a
 /// snapshot or (with periodic snapshots) reads the repository again, so it cannot tell an
 /// emptied repository from one not read yet.
+///
+/// A replica knows only the snapshots it took or read: a leader that took over from the one that
+/// took the snapshot (a failover, a node cut off and back) reports its own older one, so the
+/// leader alone would take a snapshot the repository holds for a lost one.
 pub fn snapshot_still_covers(
     recorded_lsn: u64,
     taken_at_ms: u64,
     processors: &[&Processor],
 ) -> Option<bool> {
+    if processors
+        .iter()
+        .any(|p| p.archived_lsn.is_some_and(|a| a >= recorded_lsn))
+    {
+        return Some(true);
+    }
     let leader = processors.iter().find(|p| p.leader)?;
     if leader.updated_at_ms? <= taken_at_ms.saturating_add(CLOCK_SKEW_MS) {
         return None;
@@ -1087,6 +1098,24 @@ mod tests {
         assert_eq!(
             snapshot_still_covers(10, u64::MAX, &[&p(true, Some(8), later)]),
             None
+        );
+        // A new leader knows only its own older snapshot; the replica that took the recorded
+        // one (the leader until a failover) still reports it: the repository holds it.
+        let took_it = Processor {
+            node_id: 2,
+            ..p(false, Some(10), later)
+        };
+        assert_eq!(
+            snapshot_still_covers(10, 1000, &[&p(true, Some(8), later), &took_it]),
+            Some(true)
+        );
+        let behind_too = Processor {
+            node_id: 2,
+            ..p(false, Some(9), later)
+        };
+        assert_eq!(
+            snapshot_still_covers(10, 1000, &[&p(true, Some(8), later), &behind_too]),
+            Some(false)
         );
     }
 
