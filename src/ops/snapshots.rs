@@ -146,6 +146,38 @@ pub async fn create(
     out
 }
 
+/// The node that took each snapshot (see [`rules::snapshot_takers`]), waiting up to `within`
+/// for the controller to hear of them; partitions it has not heard of by then are left out.
+pub async fn takers(
+    api: &dyn AdminApi,
+    taken: &[SnapshotTaken],
+    within: Duration,
+) -> std::collections::BTreeMap<u32, u32> {
+    let wanted: Vec<(u32, u64)> = taken
+        .iter()
+        .map(|t| (t.partition_id, t.min_applied_lsn))
+        .collect();
+    let started = Instant::now();
+    let mut found = std::collections::BTreeMap::new();
+    loop {
+        if let Ok(state) = api.controller_state().await {
+            found = rules::snapshot_takers(&wanted, &state.processors);
+        }
+        if found.len() == wanted.len()
+            || started.elapsed() >= within
+            || !super::pause(api, Duration::from_millis(250)).await
+        {
+            tracing::debug!(
+                "the takers of {} of {} snapshots are known after {} ms",
+                found.len(),
+                wanted.len(),
+                started.elapsed().as_millis()
+            );
+            return found;
+        }
+    }
+}
+
 /// What trimming did to one partition's log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trimmed {

@@ -64,6 +64,9 @@ pub struct FakeState {
     pub exports: BTreeMap<u32, usize>,
     /// The archived LSN each partition's leader reports (set by a snapshot).
     pub archived: BTreeMap<u32, u64>,
+    /// Partitions whose leadership moved to another node (a failover), with what that node
+    /// reports archived: its own snapshot. The former leader no longer runs the partition.
+    pub moved_leaders: BTreeMap<u32, (u32, Option<u64>)>,
     /// What every partition's leader has applied (and a snapshot covers).
     pub applied_lsn: u64,
     /// Partitions with a follower replica, and what it has applied.
@@ -141,6 +144,7 @@ impl FakeState {
             snapshot_delay: Duration::ZERO,
             exports: BTreeMap::new(),
             archived: BTreeMap::new(),
+            moved_leaders: BTreeMap::new(),
             applied_lsn: 2,
             followers: BTreeMap::new(),
             trims: Vec::new(),
@@ -696,6 +700,13 @@ impl AdminApi for FakeCluster {
                         archived_lsn: s.archived.get(&pid).copied(),
                         updated_at_ms: Some(now_ms),
                     };
+                    if let Some(&(moved_to, archived_lsn)) = s.moved_leaders.get(&pid) {
+                        processors.push(Processor {
+                            archived_lsn,
+                            ..processor(moved_to, true, Some(s.applied_lsn))
+                        });
+                        continue;
+                    }
                     processors.push(processor(node_id, true, Some(s.applied_lsn)));
                     if let Some(applied) = s.followers.get(&pid) {
                         processors.push(processor(node_id + 100, false, *applied));

@@ -775,6 +775,21 @@ async fn a_snapshot_the_cluster_lost_is_planned_again() {
     h.ctx.invalidate().await;
     let (read, d) = h.snapshot.read(&older, &private).await;
     assert!(read.is_some(), "{d:#?}");
+    // The node that took it recorded, from the controller's status right after.
+    match &private {
+        Value::Value(p) => assert_eq!(p.takers, BTreeMap::from([(0, 1), (1, 1)])),
+        other => panic!("{other:?}"),
+    }
+    // Partition 1 failed over to a node that reports its own older snapshot (N1, which took the
+    // recorded one, runs it no more): that says nothing of the repository, kept.
+    fake.with(|s| {
+        s.archived = BTreeMap::from([(0, 2), (1, 2)]);
+        s.moved_leaders.insert(1, (7, Some(1)));
+    });
+    h.ctx.invalidate().await;
+    let (read, d) = h.snapshot.read(&older, &private).await;
+    assert!(read.is_some(), "{d:#?}");
+    fake.with(|s| s.moved_leaders.clear());
     // Still archived at (or past) the recorded LSN: kept.
     fake.with(|s| s.archived = BTreeMap::from([(0, 2), (1, 5)]));
     h.ctx.invalidate().await;
@@ -791,7 +806,7 @@ async fn a_snapshot_the_cluster_lost_is_planned_again() {
         .unwrap_or_else(|| panic!("{d:#?}"));
     assert!(
         w.detail.contains(
-            "partition 1: snapshot snap_fake2 covered LSN 2; the partition's leader now reports archived LSN 1"
+            "partition 1: snapshot snap_fake2 covered LSN 2; N1, which took it, now reports archived LSN 1"
         ) && !w.detail.contains("partition 0:"),
         "{d:#?}"
     );
