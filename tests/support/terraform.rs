@@ -647,8 +647,7 @@ impl Running {
                 break Some(status);
             }
             if std::time::Instant::now() > until {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
+                self.kill();
                 break None;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
@@ -668,11 +667,45 @@ impl Running {
     }
 }
 
+impl Running {
+    /// SIGKILL to terraform and to the processes it started (the provider), which would
+    /// otherwise run on, orphaned, still acting on the cluster.
+    fn kill(&mut self) {
+        let pid = self.child.id();
+        for child in children_of(pid) {
+            let _ = Command::new("kill")
+                .args(["-KILL", &child.to_string()])
+                .status();
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The processes whose parent is `pid` (from /proc).
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    // `PID (comm) STATE PPID ...`: the fields after the last ')'.
+                    let (_, rest) = stat.rsplit_once(')')?;
+                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
+                })
+                == Some(pid)
+        })
+        .collect()
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+            self.kill();
         }
     }
 }
