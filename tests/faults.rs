@@ -33,7 +33,7 @@ use support::counter::{self, Load};
 use support::ctl;
 use support::hosts::{Bridge, Host, SUITE_IP};
 use support::relay::SlowRelay;
-use support::restate::{restate_version, version_at_least, Node, NodeSpec, ALL_ROLES};
+use support::restate::{restate_version, Node, NodeSpec, ALL_ROLES};
 use support::s3::S3;
 use support::terraform::{provider_block, Run, Running, Workspace};
 use support::{quoted_list, sorted_strings};
@@ -94,6 +94,9 @@ struct Suite {
     started: Instant,
     /// Nodes whose host is cut off now.
     cut: std::collections::BTreeSet<String>,
+    /// The hosts of n1, n2 and n3, made first: their addresses are the provider's endpoints and
+    /// every node's metadata client addresses.
+    seeds: Vec<Arc<Host>>,
 }
 
 impl Suite {
@@ -105,10 +108,8 @@ impl Suite {
     }
 
     /// The three nodes the provider's endpoints name, in order: n1 is the first endpoint.
-    fn endpoints() -> Vec<String> {
-        (1..=3)
-            .map(|i| format!("http://10.77.0.{}:5122", 10 + i))
-            .collect()
+    fn endpoints(&self) -> Vec<String> {
+        self.seeds.iter().map(|h| h.url(5122)).collect()
     }
 
     fn ingress_urls(&self) -> String {
@@ -123,11 +124,18 @@ impl Suite {
     /// client addresses, the S3 repository through the relay.
     fn add_node(&mut self, name: &str) -> &mut Node {
         let mut spec = NodeSpec::new(name, CLUSTER, ALL_ROLES);
-        spec.metadata_addresses = Suite::endpoints();
+        spec.metadata_addresses = self.endpoints();
         spec.extra_toml = self
             .s3
             .snapshots_toml_via(&self.relay.endpoint(), BUCKET, CLUSTER);
-        let node = Node::prepare_on(spec, Host::new());
+        // n1, n2 and n3 on the seed hosts, the others on new ones.
+        let host = match name {
+            "n1" => self.seeds[0].clone(),
+            "n2" => self.seeds[1].clone(),
+            "n3" => self.seeds[2].clone(),
+            _ => Host::new(),
+        };
+        let node = Node::prepare_on(spec, host);
         self.nodes.insert(name.to_string(), node);
         self.nodes.get_mut(name).expect("just added")
     }
@@ -139,7 +147,7 @@ impl Suite {
     fn main_tf(&self) -> String {
         let d = &self.desired;
         let mut tf = provider_block(
-            &Suite::endpoints(),
+            &self.endpoints(),
             &format!("  cluster_name = \"{CLUSTER}\"\n"),
         );
         tf.push_str(&format!(
@@ -480,6 +488,12 @@ fn interrupt(running: Running) -> (Run, Duration) {
     let run = running
         .wait(AFTER_INTERRUPT)
         .unwrap_or_else(|| panic!("terraform did not exit within {AFTER_INTERRUPT:?} of SIGINT"));
+    // Unless the wait ended by itself first, the error says why it stopped.
+    assert!(
+        run.code == 0 || run.flat().contains("Terraform was interrupted"),
+        "{}",
+        run.text()
+    );
     (run, at.elapsed())
 }
 
@@ -528,6 +542,7 @@ fn faults_leave_state_and_cluster_agreeing_and_the_next_apply_converges() {
         runs: 0,
         started,
         cut: Default::default(),
+        seeds: (0..3).map(|_| Host::new()).collect(),
     };
     suite.say(&format!("Restate {}", restate_version()));
     for name in ["n1", "n2", "n3"] {
@@ -850,15 +865,34 @@ fn faults_leave_state_and_cluster_agreeing_and_the_next_apply_converges() {
             o.notes.join("\n      ")
         );
     }
+    let took = Duration::from_secs(started.elapsed().as_secs());
     eprintln!(
-        "faults injected: {injected}\nfaults survived: {survived}\nincrements acknowledged: {} ({} rounds of {KEYS}, {} repeated)\nincrements lost: {}\nincrements counted twice: {}\nsuite took {:.0?}",
+        "faults injected: {injected}\nfaults survived: {survived}\nincrements acknowledged: {} ({} rounds of {KEYS}, {} repeated)\nincrements lost: {}\nincrements counted twice: {}\nsuite took {took:?}",
         verdict.acknowledged,
         load_report.rounds,
         load_report.retried,
         verdict.lost,
         verdict.extra,
-        started.elapsed()
     );
+    // The figures as a Markdown table row and a table of faults, for docs/faults.md.
+    if let Ok(path) = std::env::var("RESTATE_TF_FAULTS_REPORT") {
+        let mut md = format!(
+            "| Restate {} | {injected} | {survived} | {} | {} | {took:?} |\n\n",
+            restate_version(),
+            verdict.acknowledged,
+            verdict.lost
+        );
+        for o in &outcomes {
+            md.push_str(&format!(
+                "- {} — {} ({:?}): {}\n",
+                if o.survived { "survived" } else { "FAILED" },
+                o.fault,
+                o.took,
+                o.notes.join("; ")
+            ));
+        }
+        std::fs::write(&path, md).expect("write the report");
+    }
     assert_eq!(survived, injected, "faults not survived");
     assert_eq!(verdict.lost, 0, "increments lost: {}", verdict.report);
     assert_eq!(
@@ -866,5 +900,47 @@ fn faults_leave_state_and_cluster_agreeing_and_the_next_apply_converges() {
         "increments counted twice: {}",
         verdict.report
     );
-    let _ = version_at_least(1, 7);
+}
+
+/// `python3 -c` in `host`: whether a TCP connection to `addr` opens within 2 s.
+fn connects_from(host: &Host, addr: &str) -> bool {
+    let (ip, port) = addr.rsplit_once(':').expect("ip:port");
+    host.command("python3")
+        .args([
+            "-c",
+            &format!(
+                "import socket, sys\ntry:\n    socket.create_connection(('{ip}', {port}), timeout=2)\nexcept OSError:\n    sys.exit(1)"
+            ),
+        ])
+        .status()
+        .expect("run python3 in the host")
+        .success()
+}
+
+/// The test hosts themselves: each its own address, reachable from the suite and from the other
+/// hosts, nothing else (no default route); a host cut off is unreachable while its node runs on,
+/// and reachable again once reconnected.
+#[test]
+fn test_hosts_are_separate_machines_that_can_be_cut_off() {
+    crate::e2e!();
+    let a = Host::new();
+    let b = Host::new();
+    let mut node = Node::start_on(NodeSpec::new("a", "hosts", ALL_ROLES), a.clone());
+    let fabric = format!("{}:5122", a.ip);
+    assert!(node.fabric_url().contains(&a.ip.to_string()));
+    assert!(connects_from(&b, &fabric), "host b cannot reach a");
+    // Restate's default ports on every host: the address tells them apart.
+    assert!(!connects_from(&b, &format!("{}:5122", b.ip)));
+    // Nothing beyond the bridge: an address outside it has no route.
+    assert!(!connects_from(&b, "192.0.2.1:80"));
+    a.cut_off();
+    assert!(
+        !connects_from(&b, &fabric),
+        "host a still reachable after the cut"
+    );
+    assert!(support::http::get_at(IpAddr::V4(a.ip), 5122, "/health").is_none());
+    assert!(node.running(), "the node stopped when its host was cut off");
+    a.reconnect();
+    node.wait_health(Duration::from_secs(30));
+    assert!(connects_from(&b, &fabric));
 }
