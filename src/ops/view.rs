@@ -29,8 +29,10 @@ pub async fn read(api: &dyn AdminApi) -> Result<ClusterView, client::Error> {
         }
         tracing::debug!("waiting for the cluster controller to hear from every node");
         if !super::pause(api, SETTLE_POLL).await {
-            // Stopping: what the controller reports now will do.
-            break state;
+            // Stopping. Not a view that may count a live node as dead: nothing is decided on it.
+            return Err(client::Error::Interrupted {
+                method: crate::client::wire::methods::GET_CLUSTER_STATE,
+            });
         }
     };
     Ok(ClusterView::new(nodes, state))

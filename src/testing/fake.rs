@@ -67,6 +67,9 @@ pub struct FakeState {
     /// Partitions whose leadership moved to another node (a failover), with what that node
     /// reports archived: its own snapshot. The former leader no longer runs the partition.
     pub moved_leaders: BTreeMap<u32, (u32, Option<u64>)>,
+    /// Nodes the cluster controller has not heard from yet (left out of its liveness view, as
+    /// for a few seconds after it starts).
+    pub unheard: BTreeSet<u32>,
     /// What every partition's leader has applied (and a snapshot covers).
     pub applied_lsn: u64,
     /// Partitions with a follower replica, and what it has applied.
@@ -145,6 +148,7 @@ impl FakeState {
             exports: BTreeMap::new(),
             archived: BTreeMap::new(),
             moved_leaders: BTreeMap::new(),
+            unheard: BTreeSet::new(),
             applied_lsn: 2,
             followers: BTreeMap::new(),
             trims: Vec::new(),
@@ -679,6 +683,7 @@ impl AdminApi for FakeCluster {
             let alive = s
                 .nodes
                 .iter()
+                .filter(|n| !s.unheard.contains(&n.record.node_id))
                 .map(|n| (n.record.node_id, n.alive))
                 .collect();
             let leader = s

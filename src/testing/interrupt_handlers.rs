@@ -7,6 +7,7 @@ use tf_provider::value::Value;
 
 use super::fake::{self, FakeState};
 use super::handlers::{assert_error, cluster, error, node_config, s, timeouts};
+use crate::client;
 use crate::domain::{Replication, Role};
 use crate::ops::AdminApi;
 use crate::resources::{cluster_config, partition_snapshot};
@@ -165,5 +166,26 @@ async fn an_interrupted_snapshot_keeps_the_snapshots_taken_and_gives_up_the_expo
         fake.with(|s| s.exports.values().all(|n| *n == 1)),
         "{:?}",
         fake.with(|s| s.exports.clone())
+    );
+}
+
+#[tokio::test]
+async fn an_interrupted_read_of_the_cluster_gives_no_view_rather_than_one_missing_nodes() {
+    // The controller has not heard from n2 yet: the read waits up to 15 s for it. Stopped, it
+    // returns no view, not one where a live n2 would count as dead.
+    let mut state = FakeState::provisioned("c", 2);
+    state.nodes.push(fake::node(2, "n2", &Role::ALL));
+    state.unheard.insert(2);
+    let (fake, _h) = cluster(state);
+    let (read, took) = stopped_after(
+        fake.as_ref(),
+        Duration::from_millis(300),
+        crate::ops::view::read(fake.as_ref()),
+    )
+    .await;
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert!(
+        matches!(read, Err(client::Error::Interrupted { .. })),
+        "{read:?}"
     );
 }
