@@ -190,6 +190,7 @@ impl Provider for RestateProvider {
     ) -> Option<()> {
         let api = resolve_settings(&config).and_then(|settings| {
             AdminClient::new(settings)
+                .map(|client| client.stopping_on(self.context.stop().clone()))
                 .map(|client| Arc::new(client) as Arc<dyn crate::ops::AdminApi>)
                 .map_err(|e| SettingsError::Invalid(e.to_string()))
         });
@@ -243,6 +244,14 @@ impl Provider for RestateProvider {
                     as Box<dyn DynamicDataSource>,
             ),
         ]))
+    }
+
+    /// Terraform was interrupted (Ctrl-C): every wait ends at its next pause, with an error that
+    /// says what it waited for, so Terraform saves the state and exits instead of waiting out the
+    /// resources' timeouts.
+    fn stop(&self) {
+        tracing::info!("Terraform asked the provider to stop: ending every wait");
+        self.context.stop().request();
     }
 }
 

@@ -90,6 +90,10 @@ pub enum Error {
     /// An edit that does not apply to the value as it is now.
     #[error(transparent)]
     Edit(#[from] super::node_edit::EditError),
+    /// Terraform asked the provider to stop (the run was interrupted) while this call waited to
+    /// be retried, or while a snapshot export ran.
+    #[error("{}: stopped, Terraform was interrupted", short_method(method))]
+    Interrupted { method: &'static str },
 }
 
 impl Error {

@@ -243,7 +243,11 @@ impl AdminClient {
             if started.elapsed() >= timeout {
                 return Err(last.unwrap_or(Error::NoMetadataMemberAddress { node_id }));
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            if self.stop().pause(Duration::from_millis(500)).await.is_err() {
+                return Err(Error::Interrupted {
+                    method: methods::METADATA_SERVER_REMOVE_NODE,
+                });
+            }
         }
     }
 

@@ -329,15 +329,21 @@ impl AdminClient {
             min_target_lsn: None,
             trim_log: false,
         };
-        let result: Result<(String, wire::CreatePartitionSnapshotResponse), Error> = self
-            .call_routed(
-                ADMIN,
-                methods::CREATE_PARTITION_SNAPSHOT,
-                request,
-                timeout,
-                AfterTimeout::Stop,
-            )
-            .await;
+        let call = self.call_routed(
+            ADMIN,
+            methods::CREATE_PARTITION_SNAPSHOT,
+            request,
+            timeout,
+            AfterTimeout::Stop,
+        );
+        // An export may take minutes: a stop gives it up, as its deadline would (it is not
+        // repeated; the node may still finish it).
+        let result: Result<(String, wire::CreatePartitionSnapshotResponse), Error> = tokio::select! {
+            r = call => r,
+            () = self.stop().requested() => Err(Error::Interrupted {
+                method: methods::CREATE_PARTITION_SNAPSHOT,
+            }),
+        };
         match result {
             Ok((_, r)) => Ok(SnapshotTaken {
                 partition_id,

@@ -16,6 +16,7 @@ use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::{Channel, Endpoint as TonicEndpoint};
 
 use super::error::{short_method, Error};
+use super::stop::Stop;
 use super::tls::{self, TlsProblem, TlsSettings};
 use super::wire;
 use crate::domain::{Endpoint, Role};
@@ -53,6 +54,12 @@ struct Seen {
 /// How long what a node said about itself is trusted: a node waiting to be provisioned may be
 /// provisioned a moment later, and roles change when a node restarts.
 const SEEN_FOR: Duration = Duration::from_secs(5);
+
+/// How long an endpoint that did not answer (a timeout, a refused or broken connection,
+/// `UNAVAILABLE`) is tried only after the others: a node cut off from the network costs a whole
+/// request timeout per attempt, and without this every call of a new provider process would pay
+/// it again before going to the next node.
+const DEFER_FOR: Duration = Duration::from_secs(30);
 
 /// How long to keep retrying when every endpoint is transiently unavailable.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,6 +114,11 @@ pub struct AdminClient {
     /// `http://` endpoints found to accept only TLS (probed after a call failed on an open
     /// connection).
     probed: Mutex<HashSet<String>>,
+    /// Terraform's request to stop: retries end at their next pause.
+    stop: Stop,
+    /// Endpoints whose last call failed transiently, when, and how: tried after the others for
+    /// [`DEFER_FOR`].
+    failed: Mutex<HashMap<String, (Instant, Error)>>,
 }
 
 impl AdminClient {
@@ -126,7 +138,20 @@ impl AdminClient {
             preferred: AtomicUsize::new(0),
             rpcs: AtomicUsize::new(0),
             probed: Mutex::new(HashSet::new()),
+            stop: Stop::default(),
+            failed: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The same client, its retries ending when `stop` is requested (the provider's).
+    pub fn stopping_on(mut self, stop: Stop) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    /// What ends this client's retries (and the waits built on it).
+    pub fn stop(&self) -> &Stop {
+        &self.stop
     }
 
     pub fn settings(&self) -> &ClientSettings {
@@ -256,6 +281,15 @@ impl AdminClient {
                 after: timeout,
             }),
         };
+        match &result {
+            Ok(_) => {
+                lock(&self.failed).remove(endpoint);
+            }
+            Err(e) if e.is_transient() => {
+                lock(&self.failed).insert(endpoint.to_string(), (Instant::now(), e.clone()));
+            }
+            Err(_) => {}
+        }
         let elapsed_ms = started.elapsed().as_millis();
         match &result {
             Ok(_) => tracing::debug!(
@@ -359,6 +393,15 @@ impl AdminClient {
         })
     }
 
+    /// Whether `endpoint` said it serves `route` when it last answered (without asking it again).
+    fn served_before(&self, endpoint: &str, route: Route) -> bool {
+        lock(&self.seen).get(endpoint).is_some_and(|s| match route {
+            Route::Ident => true,
+            Route::Any => s.provisioned,
+            Route::Role(role) => s.provisioned && s.roles.contains(&role),
+        })
+    }
+
     /// Forgets what nodes said about themselves (after provisioning, for one).
     pub fn forget_idents(&self) {
         lock(&self.seen).clear();
@@ -390,16 +433,29 @@ impl AdminClient {
     /// role in the nodes configuration (their advertised addresses), as `restatectl` finds them.
     /// When every endpoint that answered is waiting to be provisioned, those endpoints, so that
     /// the caller hears what they say.
+    ///
+    /// An endpoint whose last call failed transiently within [`DEFER_FOR`] comes last and is not
+    /// asked what it is while another endpoint serves the route: it is tried after them when it
+    /// served the route before, and asked again once no other endpoint serves it.
     async fn candidates(&self, route: Route) -> (Vec<String>, Vec<Error>) {
-        let configured: Vec<String> = {
+        let ordered: Vec<String> = {
             let n = self.settings.endpoints.len();
             let first = self.preferred.load(Ordering::Relaxed) % n.max(1);
             (0..n)
                 .map(|i| self.settings.endpoints[(first + i) % n].to_string())
                 .collect()
         };
+        let recently_failed = |endpoint: &String| {
+            lock(&self.failed)
+                .get(endpoint)
+                .filter(|(at, _)| at.elapsed() < DEFER_FOR)
+                .map(|(_, e)| e.clone())
+        };
+        let (configured, deferred): (Vec<String>, Vec<String>) = ordered
+            .into_iter()
+            .partition(|e| recently_failed(e).is_none());
         if route == Route::Ident {
-            return (configured, Vec::new());
+            return (configured.into_iter().chain(deferred).collect(), Vec::new());
         }
         let (mut with, mut answered, mut errors) = (Vec::new(), Vec::new(), Vec::new());
         let mut any_provisioned = false;
@@ -411,6 +467,22 @@ impl AdminClient {
                     any_provisioned |= self.serves(endpoint, Route::Any).await.unwrap_or(false);
                 }
                 Err(e) => errors.push(e),
+            }
+        }
+        for endpoint in &deferred {
+            if with.is_empty() {
+                match self.serves(endpoint, route).await {
+                    Ok(true) => with.push(endpoint.clone()),
+                    Ok(false) => {
+                        answered.push(endpoint.clone());
+                        any_provisioned |= self.serves(endpoint, Route::Any).await.unwrap_or(false);
+                    }
+                    Err(e) => errors.push(e),
+                }
+            } else if self.served_before(endpoint, route) {
+                with.push(endpoint.clone());
+            } else if let Some(e) = recently_failed(endpoint) {
+                errors.push(e);
             }
         }
         any_provisioned |= !with.is_empty();
@@ -565,7 +637,9 @@ impl AdminClient {
                 short_method(method),
                 backoff.as_millis()
             );
-            tokio::time::sleep(backoff).await;
+            if self.stop.pause(backoff).await.is_err() {
+                return Err(Error::Interrupted { method });
+            }
             backoff = (backoff * 2).min(retry.max_backoff);
         }
     }
@@ -597,7 +671,9 @@ impl AdminClient {
                         "{e}; retrying on the same endpoint in {} ms",
                         backoff.as_millis()
                     );
-                    tokio::time::sleep(backoff).await;
+                    if self.stop.pause(backoff).await.is_err() {
+                        return Err(Error::Interrupted { method });
+                    }
                     backoff = (backoff * 2).min(retry.max_backoff);
                 }
                 other => return other,
@@ -780,6 +856,8 @@ mod tests {
         Grpc(i32, &'static str),
         /// `IdentResponse` for this cluster name.
         Ident(&'static str),
+        /// `IdentResponse` of a provisioned node of this cluster with the admin role.
+        Provisioned(&'static str),
     }
 
     /// A bare HTTP/2 server on loopback that answers every request with `answer`.
@@ -822,10 +900,21 @@ mod tests {
                                 )
                                 .unwrap(),
                             Answer::Grpc(code, message) => grpc(Vec::new(), code, message),
-                            Answer::Ident(cluster) => {
-                                let ident = wire::IdentResponse {
-                                    cluster_name: cluster.into(),
-                                    ..Default::default()
+                            Answer::Ident(_) | Answer::Provisioned(_) => {
+                                let ident = match answer {
+                                    Answer::Provisioned(cluster) => wire::IdentResponse {
+                                        cluster_name: cluster.into(),
+                                        roles: vec!["admin".into()],
+                                        nodes_config_version: 1,
+                                        metadata_server_status:
+                                            wire::metadata_server_status::AWAITING_PROVISIONING + 1,
+                                        ..Default::default()
+                                    },
+                                    Answer::Ident(cluster) => wire::IdentResponse {
+                                        cluster_name: cluster.into(),
+                                        ..Default::default()
+                                    },
+                                    _ => unreachable!(),
                                 };
                                 let message = prost::Message::encode_to_vec(&ident);
                                 let mut framed = vec![0u8];
@@ -934,6 +1023,93 @@ mod tests {
     fn refused_endpoint() -> String {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://127.0.0.1:{}", l.local_addr().unwrap().port())
+    }
+
+    /// A listener that accepts connections and never answers: a node cut off from the network
+    /// (as far as a request timeout can tell).
+    async fn silent_endpoint() -> (String, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hold = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((s, _)) = listener.accept().await {
+                held.push(s);
+            }
+        });
+        (format!("http://127.0.0.1:{port}"), hold)
+    }
+
+    #[tokio::test]
+    async fn an_endpoint_that_did_not_answer_is_not_asked_again_while_another_serves() {
+        let (silent, hold) = silent_endpoint().await;
+        let node = node_answering(Answer::Provisioned("prod")).await;
+        for route in [Route::Any, Route::Role(Role::Admin), Route::Ident] {
+            // A new client, as in a new provider process: the first call finds out.
+            let client = AdminClient::new(settings(
+                vec![silent.clone(), node.clone()],
+                Duration::from_millis(500),
+                RetryPolicy::default(),
+            ))
+            .unwrap();
+            let call = || {
+                client.call_routed::<_, wire::IdentResponse>(
+                    route,
+                    wire::methods::GET_IDENT,
+                    wire::Empty {},
+                    Duration::from_millis(500),
+                    AfterTimeout::Retry,
+                )
+            };
+            let (answered_by, _) = call().await.unwrap();
+            assert_eq!(answered_by, node);
+            // Every later call goes to the node that answers, without waiting for the other.
+            for _ in 0..3 {
+                let started = Instant::now();
+                let (answered_by, _) = call().await.unwrap();
+                assert_eq!(answered_by, node);
+                assert!(
+                    started.elapsed() < Duration::from_millis(400),
+                    "{route:?}: {:?}",
+                    started.elapsed()
+                );
+            }
+        }
+        hold.abort();
+    }
+
+    #[tokio::test]
+    async fn a_stop_ends_the_retries_at_once() {
+        let retry = RetryPolicy {
+            max_elapsed: Duration::from_secs(600),
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(2),
+        };
+        let stop = Stop::default();
+        let client = AdminClient::new(settings(
+            vec![refused_endpoint()],
+            Duration::from_secs(2),
+            retry,
+        ))
+        .unwrap()
+        .stopping_on(stop.clone());
+        let call = client.call::<_, wire::IdentResponse>(wire::methods::GET_IDENT, wire::Empty {});
+        let stopper = async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            stop.request();
+        };
+        let started = Instant::now();
+        let (result, ()) = tokio::join!(call, stopper);
+        assert_eq!(
+            result.unwrap_err(),
+            Error::Interrupted {
+                method: wire::methods::GET_IDENT
+            }
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[tokio::test]

@@ -419,8 +419,10 @@ impl DataSource for NodeConfigDataSource {
     ) -> Option<State> {
         let checked = check(diags, &config)?;
         let Some(spec) = spec_of(&config, checked) else {
-            diags.root_error_short(
-                "restate_node_config needs node_name, cluster_name and roles to be known",
+            diag::unknown_at_read(
+                diags,
+                "restate_node_config",
+                "node_name, cluster_name and roles",
             );
             return None;
         };

@@ -2,7 +2,7 @@
 //! hold, when logs have moved, when a node is there as wanted, and what a node's configuration must
 //! not say. Plan time and apply time call the same functions.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use super::cluster::{
@@ -532,23 +532,54 @@ pub fn trim_point(snapshot_lsn: u64, replicas: &[Option<u64>]) -> Option<u64> {
 /// could look newer than it.
 pub const CLOCK_SKEW_MS: u64 = 5_000;
 
-/// Whether a partition's latest snapshot still covers `recorded_lsn`, taken at `taken_at_ms`,
-/// judging by its leader's status: Some(false) when a status clearly newer than the snapshot
-/// reports an archived LSN below it (the repository was rolled back or replaced). None when that
-/// cannot be told: no leader, a status not clearly newer (the controller's view lags), or no
-/// archived LSN at all, which is what a leader reports after any restart until it takes a
-/// snapshot or (with periodic snapshots) reads the repository again, so it cannot tell an
-/// emptied repository from one not read yet.
+/// The node that took each snapshot: for each (partition, snapshot LSN), the node of a replica
+/// that reports that LSN (or a later one) as archived, the leader first. A partition none reports
+/// yet (the controller hears of it a moment later) has none.
+pub fn snapshot_takers(taken: &[(u32, u64)], processors: &[Processor]) -> BTreeMap<u32, u32> {
+    taken
+        .iter()
+        .filter_map(|&(pid, lsn)| {
+            let knows =
+                |p: &&Processor| p.partition_id == pid && p.archived_lsn.is_some_and(|a| a >= lsn);
+            processors
+                .iter()
+                .filter(knows)
+                .find(|p| p.leader)
+                .or_else(|| processors.iter().find(knows))
+                .map(|p| (pid, p.node_id))
+        })
+        .collect()
+}
+
+/// Whether a partition's latest snapshot still covers `recorded_lsn`, taken at `taken_at_ms` by
+/// node `taker`, judging by its replicas' status. A replica knows only the snapshots it took or
+/// read from the repository, so only the node that took the snapshot can say it is gone:
+/// Some(false) when that node, in a status clearly newer than the snapshot, reports an archived
+/// LSN below it (it read the repository again, after a restart, and found an older snapshot: the
+/// repository was rolled back or replaced). Some(true) when any replica reports an archived LSN at
+/// or above it. None when that cannot be told: the taker is unknown or no longer runs the
+/// partition, its status is not clearly newer (the controller's view lags), or it reports no
+/// archived LSN, as after any restart until it reads the repository again. Another replica's
+/// older archived LSN says nothing: a leader that took over (after a failover, or a node cut off
+/// and back) reports its own older snapshot.
 pub fn snapshot_still_covers(
     recorded_lsn: u64,
     taken_at_ms: u64,
+    taker: Option<u32>,
     processors: &[&Processor],
 ) -> Option<bool> {
-    let leader = processors.iter().find(|p| p.leader)?;
-    if leader.updated_at_ms? <= taken_at_ms.saturating_add(CLOCK_SKEW_MS) {
+    if processors
+        .iter()
+        .any(|p| p.archived_lsn.is_some_and(|a| a >= recorded_lsn))
+    {
+        return Some(true);
+    }
+    let taker = taker?;
+    let replica = processors.iter().find(|p| p.node_id == taker)?;
+    if replica.updated_at_ms? <= taken_at_ms.saturating_add(CLOCK_SKEW_MS) {
         return None;
     }
-    leader.archived_lsn.map(|a| a >= recorded_lsn)
+    replica.archived_lsn.map(|a| a >= recorded_lsn)
 }
 
 // --- nodes ------------------------------------------------------------------------------------
@@ -1155,9 +1186,9 @@ mod tests {
     }
 
     #[test]
-    fn a_snapshot_is_lost_only_by_a_status_newer_than_it() {
-        let p = |leader: bool, archived: Option<u64>, at: u64| Processor {
-            node_id: 1,
+    fn a_snapshot_is_lost_only_by_a_status_of_its_taker_newer_than_it() {
+        let p = |node_id: u32, leader: bool, archived: Option<u64>, at: u64| Processor {
+            node_id,
             partition_id: 0,
             leader,
             applied_lsn: Some(20),
@@ -1165,28 +1196,64 @@ mod tests {
             updated_at_ms: Some(at),
         };
         let later = 1000 + CLOCK_SKEW_MS + 1;
-        let (old, new) = (p(true, None, 900), p(true, None, later));
-        assert_eq!(snapshot_still_covers(10, 1000, &[&old]), None);
+        let covers = |taker, ps: &[Processor]| {
+            snapshot_still_covers(10, 1000, taker, &ps.iter().collect::<Vec<_>>())
+        };
+        // The taker (node 1), leading: a status no newer than the snapshot, or nothing archived
+        // (as after a restart), cannot tell.
+        assert_eq!(covers(Some(1), &[p(1, true, None, 900)]), None);
+        assert_eq!(covers(Some(1), &[p(1, true, Some(8), 1100)]), None);
+        assert_eq!(covers(Some(1), &[p(1, true, None, later)]), None);
+        // It read the repository again and found an older snapshot: lost.
+        assert_eq!(covers(Some(1), &[p(1, true, Some(8), later)]), Some(false));
+        assert_eq!(covers(Some(1), &[p(1, true, Some(12), later)]), Some(true));
+        // As a follower too.
         assert_eq!(
-            snapshot_still_covers(10, 1000, &[&p(true, None, 1100)]),
-            None
-        );
-        assert_eq!(snapshot_still_covers(10, 1000, &[&new]), None);
-        assert_eq!(
-            snapshot_still_covers(10, 1000, &[&p(true, Some(8), later)]),
-            Some(false)
-        );
-        assert_eq!(
-            snapshot_still_covers(10, 1000, &[&p(true, Some(12), later)]),
+            covers(
+                Some(1),
+                &[p(2, true, Some(12), later), p(1, false, Some(8), later)]
+            ),
             Some(true)
         );
         assert_eq!(
-            snapshot_still_covers(10, 1000, &[&p(false, None, later)]),
+            covers(
+                Some(1),
+                &[p(2, true, Some(9), later), p(1, false, Some(8), later)]
+            ),
+            Some(false)
+        );
+        // Another leader knows only its own older snapshot; the taker runs the partition no more,
+        // or is not known (state from before takers were recorded): cannot tell.
+        assert_eq!(covers(Some(1), &[p(2, true, Some(8), later)]), None);
+        assert_eq!(covers(None, &[p(2, true, Some(8), later)]), None);
+        assert_eq!(covers(None, &[p(2, true, Some(10), later)]), Some(true));
+        assert_eq!(
+            snapshot_still_covers(10, u64::MAX, Some(1), &[&p(1, true, Some(8), later)]),
             None
         );
+    }
+
+    #[test]
+    fn the_taker_of_a_snapshot_is_a_replica_that_archived_it() {
+        let p = |partition_id: u32, node_id: u32, leader: bool, archived: Option<u64>| Processor {
+            node_id,
+            partition_id,
+            leader,
+            applied_lsn: Some(20),
+            archived_lsn: archived,
+            updated_at_ms: Some(0),
+        };
+        let processors = [
+            p(0, 1, true, Some(10)),
+            p(0, 2, false, Some(10)),
+            p(1, 1, false, Some(7)),
+            p(1, 3, true, Some(5)),
+            p(2, 2, false, Some(30)),
+            p(2, 3, true, Some(3)),
+        ];
         assert_eq!(
-            snapshot_still_covers(10, u64::MAX, &[&p(true, Some(8), later)]),
-            None
+            snapshot_takers(&[(0, 10), (1, 7), (2, 25), (3, 1)], &processors),
+            BTreeMap::from([(0, 1), (1, 1), (2, 2)])
         );
     }
 

@@ -199,7 +199,12 @@ pub async fn wait_for_logs(
             // A node restarting may leave the logs unreadable for a moment.
             Err(Error::Client(e)) if e.is_transient() && started.elapsed() < timeout => {
                 tracing::debug!("logs unreadable while waiting: {e}");
-                tokio::time::sleep(LOGS_POLL).await;
+                if !super::pause(api, LOGS_POLL).await {
+                    return Err(Error::Interrupted {
+                        waited: super::whole_seconds(started.elapsed()),
+                        during: format!("the logs to move (they could not be read: {e})"),
+                    });
+                }
                 continue;
             }
             Err(e) => return Err(e),
@@ -219,7 +224,20 @@ pub async fn wait_for_logs(
             pending.len(),
             pending[0]
         );
-        tokio::time::sleep(LOGS_POLL).await;
+        if !super::pause(api, LOGS_POLL).await {
+            return Err(Error::Interrupted {
+                waited: super::whole_seconds(started.elapsed()),
+                during: format!(
+                    "the logs to move to the new configuration ({} still pending: {})",
+                    pending.len(),
+                    pending
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            });
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{snapshots, view, whole_seconds, AdminApi, Error};
-use crate::client;
+use crate::client::{self, Stop};
 use crate::domain::lifecycle::{
     self, describe_segments, MetadataGroup, NodeChange, NodeFacts, StorageState, WorkerState,
 };
@@ -134,9 +134,10 @@ async fn edit(
     }
 }
 
-/// Polls `done` (Ok(None) when done, Ok(Some(what is left)) otherwise) until it is done or
-/// `timeout` has passed since `started`.
+/// Polls `done` (Ok(None) when done, Ok(Some(what is left)) otherwise) until it is done,
+/// `timeout` has passed since `started`, or `stop` is requested.
 async fn wait_until<F, Fut>(
+    stop: Stop,
     name: &str,
     wanted: &str,
     started: Instant,
@@ -165,7 +166,12 @@ where
             });
         }
         tracing::info!("waiting for {name} to be {wanted}: {now}");
-        tokio::time::sleep(POLL).await;
+        if stop.pause(POLL).await.is_err() {
+            return Err(Error::Interrupted {
+                waited: whole_seconds(started.elapsed()),
+                during: format!("{name} to be {wanted}. Now {now}"),
+            });
+        }
     }
 }
 
@@ -223,7 +229,7 @@ pub async fn set_worker_state(
     })
     .await?;
     if to == WorkerState::Draining {
-        wait_until(name, "drained", started, timeout, || {
+        wait_until(api.stop(), name, "drained", started, timeout, || {
             still_on_worker(api, id)
         })
         .await?;
@@ -260,6 +266,7 @@ async fn wait_tails_moved(
         .unwrap_or(Replication::nodes(1));
     let asked = std::sync::Mutex::new(BTreeSet::new());
     wait_until(
+        api.stop(),
         name,
         "off every log's tail segment",
         started,
@@ -342,7 +349,7 @@ pub async fn set_metadata_member(
     } else {
         "out of the metadata servers"
     };
-    wait_until(name, wanted, started, timeout, || async {
+    wait_until(api.stop(), name, wanted, started, timeout, || async {
         let group = api.metadata_group().await?;
         Ok((group.members.contains(&id) != member).then(|| {
             format!(
@@ -445,51 +452,58 @@ async fn trim_logs_on(
     // a moment after the trim, and is given that moment before the next snapshot.
     let last = std::sync::Mutex::new(std::collections::BTreeMap::<u32, Instant>::new());
     let last = &last;
-    wait_until(name, "in no log's node set", started, timeout, || {
-        let api = api.clone();
-        async move {
-            let logs = api.logs().await?;
-            let pending = logs_to_trim(&logs, id);
-            if pending.is_empty() {
-                return Ok(None);
-            }
-            let partitions: Vec<u32> = {
-                let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
-                let due: Vec<u32> = pending
-                    .iter()
-                    .copied()
-                    .filter(|p| last.get(p).is_none_or(|t| t.elapsed() >= RETRIM_AFTER))
-                    .collect();
-                for p in &due {
-                    last.insert(*p, Instant::now());
+    wait_until(
+        api.stop(),
+        name,
+        "in no log's node set",
+        started,
+        timeout,
+        || {
+            let api = api.clone();
+            async move {
+                let logs = api.logs().await?;
+                let pending = logs_to_trim(&logs, id);
+                if pending.is_empty() {
+                    return Ok(None);
                 }
-                due
-            };
-            let left = timeout.saturating_sub(started.elapsed());
-            let outcome = snapshots::create(api.clone(), &partitions, left).await;
-            if let Some(f) = outcome.failed.iter().find(|f| f.not_configured) {
-                return Err(Error::Refused(lifecycle::needs_snapshots(
-                    name,
-                    f.partition_id,
-                )));
-            }
-            snapshots::trim(api.as_ref(), &outcome.taken).await?;
-            let segments: Vec<(u32, u32)> = logs
-                .logs
-                .iter()
-                .flat_map(|l| {
-                    l.segments
+                let partitions: Vec<u32> = {
+                    let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+                    let due: Vec<u32> = pending
                         .iter()
-                        .filter(|s| s.nodeset.contains(&id))
-                        .map(move |s| (l.log_id, s.index))
-                })
-                .collect();
-            Ok(Some(format!(
-                "{} still include it",
-                describe_segments(&segments)
-            )))
-        }
-    })
+                        .copied()
+                        .filter(|p| last.get(p).is_none_or(|t| t.elapsed() >= RETRIM_AFTER))
+                        .collect();
+                    for p in &due {
+                        last.insert(*p, Instant::now());
+                    }
+                    due
+                };
+                let left = timeout.saturating_sub(started.elapsed());
+                let outcome = snapshots::create(api.clone(), &partitions, left).await;
+                if let Some(f) = outcome.failed.iter().find(|f| f.not_configured) {
+                    return Err(Error::Refused(lifecycle::needs_snapshots(
+                        name,
+                        f.partition_id,
+                    )));
+                }
+                snapshots::trim(api.as_ref(), &outcome.taken).await?;
+                let segments: Vec<(u32, u32)> = logs
+                    .logs
+                    .iter()
+                    .flat_map(|l| {
+                        l.segments
+                            .iter()
+                            .filter(|s| s.nodeset.contains(&id))
+                            .map(move |s| (l.log_id, s.index))
+                    })
+                    .collect();
+                Ok(Some(format!(
+                    "{} still include it",
+                    describe_segments(&segments)
+                )))
+            }
+        },
+    )
     .await
 }
 
@@ -509,35 +523,42 @@ pub async fn wait_until_may_stop(
     // The cluster is checked at the first read that succeeds, also while others are pending.
     let verified = std::sync::atomic::AtomicBool::new(expected.is_none());
     let verified = &verified;
-    wait_until(name, "safe to stop", started, timeout, || async {
-        let pending = others_restarting();
-        if !verified.load(std::sync::atomic::Ordering::Relaxed) {
-            check_cluster(api, &read_facts(api).await?, expected)?;
-            verified.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-        if !pending.is_empty() {
-            return Ok(Some(format!(
-                "{} (stopped by this apply) not back yet",
-                pending.join(", ")
-            )));
-        }
-        let facts = read_facts(api).await?;
-        check_cluster(api, &facts, expected)?;
-        let Some(id) = facts.by_name(name).map(|n| n.record.node_id) else {
-            return Ok(None);
-        };
-        let dead: Vec<&str> = facts
-            .nodes
-            .iter()
-            .filter(|n| !n.alive && n.record.node_id != id)
-            .map(|n| n.record.name.as_str())
-            .collect();
-        if !dead.is_empty() {
-            return Ok(Some(format!("{} not alive", dead.join(", "))));
-        }
-        Ok(lifecycle::restart_blockers(&facts.view(), id)
-            .first()
-            .map(ToString::to_string))
-    })
+    wait_until(
+        api.stop(),
+        name,
+        "safe to stop",
+        started,
+        timeout,
+        || async {
+            let pending = others_restarting();
+            if !verified.load(std::sync::atomic::Ordering::Relaxed) {
+                check_cluster(api, &read_facts(api).await?, expected)?;
+                verified.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            if !pending.is_empty() {
+                return Ok(Some(format!(
+                    "{} (stopped by this apply) not back yet",
+                    pending.join(", ")
+                )));
+            }
+            let facts = read_facts(api).await?;
+            check_cluster(api, &facts, expected)?;
+            let Some(id) = facts.by_name(name).map(|n| n.record.node_id) else {
+                return Ok(None);
+            };
+            let dead: Vec<&str> = facts
+                .nodes
+                .iter()
+                .filter(|n| !n.alive && n.record.node_id != id)
+                .map(|n| n.record.name.as_str())
+                .collect();
+            if !dead.is_empty() {
+                return Ok(Some(format!("{} not alive", dead.join(", "))));
+            }
+            Ok(lifecycle::restart_blockers(&facts.view(), id)
+                .first()
+                .map(ToString::to_string))
+        },
+    )
     .await
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::client::{self, AdminClient, SnapshotTaken};
+use crate::client::{self, AdminClient, SnapshotTaken, Stop};
 use crate::domain::lifecycle::{MetadataGroup, NodeChange};
 use crate::domain::rules::PendingLog;
 use crate::domain::{
@@ -85,6 +85,8 @@ pub trait AdminApi: Send + Sync {
     fn endpoints(&self) -> Vec<String>;
     /// Calls sent so far (tests and benchmarks count them).
     fn rpc_count(&self) -> usize;
+    /// Terraform's request to stop: every wait ends at its next pause (see [`pause`]).
+    fn stop(&self) -> Stop;
 }
 
 // Each method calls the client's inherent method of the same name (inherent methods win over
@@ -179,6 +181,15 @@ impl AdminApi for AdminClient {
     fn rpc_count(&self) -> usize {
         AdminClient::rpc_count(self)
     }
+    fn stop(&self) -> Stop {
+        AdminClient::stop(self).clone()
+    }
+}
+
+/// Sleeps for `d` between two polls of a wait; false, at once, when Terraform asked the provider
+/// to stop (the wait must then end with [`Error::Interrupted`]).
+pub async fn pause(api: &dyn AdminApi, d: Duration) -> bool {
+    api.stop().pause(d).await.is_ok()
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -200,6 +211,10 @@ pub enum Error {
         wanted: String,
         now: String,
     },
+    /// Terraform asked the provider to stop (the run was interrupted) during a wait; `during` says
+    /// what it waited for and what the cluster reported last.
+    #[error("stopped after {} of waiting for {during}: Terraform was interrupted", humantime::format_duration(*waited))]
+    Interrupted { waited: Duration, during: String },
     #[error(transparent)]
     Client(#[from] client::Error),
 }

@@ -77,7 +77,16 @@ pub async fn wait_until_ready(
             });
         }
         tracing::info!("waiting for node {}: {now}", want.name);
-        tokio::time::sleep(NODE_POLL).await;
+        if !super::pause(api, NODE_POLL).await {
+            return Err(Error::Interrupted {
+                waited: whole_seconds(started.elapsed()),
+                during: format!(
+                    "node {} to be {}. Now {now}",
+                    want.name,
+                    describe_want(want)
+                ),
+            });
+        }
     }
 }
 

@@ -41,6 +41,7 @@ pub struct SnapshotOutcome {
 fn retryable(e: &client::Error) -> bool {
     match e {
         client::Error::Timeout { .. }
+        | client::Error::Interrupted { .. }
         | client::Error::RepositoryNotConfigured { .. }
         | client::Error::ClusterMismatch { .. }
         | client::Error::InvalidEndpoint { .. }
@@ -73,6 +74,13 @@ pub async fn create(
             let _permit = permits.acquire_owned().await;
             let mut backoff = Duration::from_millis(250);
             loop {
+                if api.stop().is_requested() {
+                    return Err(SnapshotFailure {
+                        partition_id: pid,
+                        reason: "not started: Terraform was interrupted".into(),
+                        not_configured: false,
+                    });
+                }
                 let left = timeout.saturating_sub(started.elapsed());
                 if left.is_zero() {
                     return Err(SnapshotFailure {
@@ -88,7 +96,15 @@ pub async fn create(
                     Ok(t) => return Ok(t),
                     Err(e) if retryable(&e) && started.elapsed() + backoff < timeout => {
                         tracing::debug!("partition {pid}: {e}; retrying");
-                        tokio::time::sleep(backoff).await;
+                        if !super::pause(api.as_ref(), backoff).await {
+                            return Err(SnapshotFailure {
+                                partition_id: pid,
+                                reason: format!(
+                                    "not taken: Terraform was interrupted (the last attempt: {e})"
+                                ),
+                                not_configured: false,
+                            });
+                        }
                         backoff = (backoff * 2).min(Duration::from_secs(2));
                     }
                     Err(e) => {
@@ -128,6 +144,38 @@ pub async fn create(
     out.taken.sort_by_key(|t| t.partition_id);
     out.failed.sort_by_key(|f| f.partition_id);
     out
+}
+
+/// The node that took each snapshot (see [`rules::snapshot_takers`]), waiting up to `within`
+/// for the controller to hear of them; partitions it has not heard of by then are left out.
+pub async fn takers(
+    api: &dyn AdminApi,
+    taken: &[SnapshotTaken],
+    within: Duration,
+) -> std::collections::BTreeMap<u32, u32> {
+    let wanted: Vec<(u32, u64)> = taken
+        .iter()
+        .map(|t| (t.partition_id, t.min_applied_lsn))
+        .collect();
+    let started = Instant::now();
+    let mut found = std::collections::BTreeMap::new();
+    loop {
+        if let Ok(state) = api.controller_state().await {
+            found = rules::snapshot_takers(&wanted, &state.processors);
+        }
+        if found.len() == wanted.len()
+            || started.elapsed() >= within
+            || !super::pause(api, Duration::from_millis(250)).await
+        {
+            tracing::debug!(
+                "the takers of {} of {} snapshots are known after {} ms",
+                found.len(),
+                wanted.len(),
+                started.elapsed().as_millis()
+            );
+            return found;
+        }
+    }
 }
 
 /// What trimming did to one partition's log.

@@ -29,7 +29,12 @@ pub async fn read(api: &dyn AdminApi) -> Result<ClusterView, client::Error> {
             break state;
         }
         tracing::debug!("waiting for the cluster controller to hear from every node");
-        tokio::time::sleep(SETTLE_POLL).await;
+        if !super::pause(api, SETTLE_POLL).await {
+            // Stopping. Not a view that may count a live node as dead: nothing is decided on it.
+            return Err(client::Error::Interrupted {
+                method: crate::client::wire::methods::GET_CLUSTER_STATE,
+            });
+        }
     };
     Ok(ClusterView::new(nodes, state))
 }

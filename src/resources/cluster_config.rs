@@ -372,11 +372,20 @@ impl ClusterConfigResource {
             diag::ops_ok(diags, cc::pending_log_ids(api, &applied).await)?
         } else {
             let timeout = Timeouts::of(&planned.timeouts, op);
-            if let Err(e) = cc::wait_for_logs(api, &applied, timeout).await {
-                diag::ops(diags, &e);
-                return None;
+            match cc::wait_for_logs(api, &applied, timeout).await {
+                Ok(()) => Vec::new(),
+                Err(e) => {
+                    diag::ops(diags, &e);
+                    // The configuration was written. An update keeps that in state, with the logs
+                    // still pending, so state and cluster agree and the next plan shows what is
+                    // left (the prior state would claim the old values). A failed create keeps no
+                    // state: the next apply creates the resource again, writing nothing new.
+                    if op == Op::Create {
+                        return None;
+                    }
+                    cc::pending_log_ids(api, &applied).await.ok()?
+                }
             }
-            Vec::new()
         };
         let mut state = planned;
         absorb(&mut state, &ident.cluster_name, fingerprint, &applied);

@@ -43,12 +43,20 @@ pub struct State {
 
 /// What the state cannot say by itself: whether `partition_ids` was the default ("every
 /// partition") or the user's list, so that removing a list from the configuration takes new
-/// snapshots of every partition.
+/// snapshots of every partition; and which node took each snapshot, the only one whose status
+/// can later say the repository lost it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Private {
     pub every_partition: bool,
+    /// Partition id -> the node that took its snapshot (reported it archived right after);
+    /// partitions whose taker was not seen in time are missing.
+    pub takers: BTreeMap<u32, u32>,
 }
+
+/// How long after taking the snapshots the provider waits for the controller to say which node
+/// took each.
+const TAKERS_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub struct PartitionSnapshotResource {
     ctx: Arc<ProviderContext>,
@@ -124,8 +132,12 @@ fn snapshots_state(outcome: &SnapshotOutcome) -> Vec<Snapshot> {
 }
 
 /// The partitions whose recorded snapshot the cluster no longer has, described; None when every
-/// snapshot is still there or that cannot be told.
-fn lost_snapshots(state: &State, view: &ClusterView) -> Option<String> {
+/// snapshot is still there or that cannot be told. `takers`: the node that took each.
+fn lost_snapshots(
+    state: &State,
+    takers: &BTreeMap<u32, u32>,
+    view: &ClusterView,
+) -> Option<String> {
     let taken_at = known_str(&state.created_at)
         .and_then(|at| humantime::parse_rfc3339_weak(at).ok())?
         .duration_since(std::time::UNIX_EPOCH)
@@ -143,18 +155,22 @@ fn lost_snapshots(state: &State, view: &ClusterView) -> Option<String> {
                 .iter()
                 .filter(|p| p.partition_id == pid)
                 .collect();
-            (rules::snapshot_still_covers(lsn, taken_at_ms, &replicas) == Some(false)).then(|| {
-                let archived = replicas
-                    .iter()
-                    .find(|p| p.leader)
-                    .and_then(|p| p.archived_lsn)
-                    .unwrap_or_default();
-                format!(
-                    "  - partition {pid}: snapshot {} covered LSN {lsn}; the partition's leader now \
-                     reports archived LSN {archived}",
-                    s.snapshot_id
-                )
-            })
+            let taker = takers.get(&pid).copied();
+            (rules::snapshot_still_covers(lsn, taken_at_ms, taker, &replicas) == Some(false)).then(
+                || {
+                    let archived = replicas
+                        .iter()
+                        .find(|p| Some(p.node_id) == taker)
+                        .and_then(|p| p.archived_lsn)
+                        .unwrap_or_default();
+                    format!(
+                        "  - partition {pid}: snapshot {} covered LSN {lsn}; N{}, which took it, \
+                         now reports archived LSN {archived}",
+                        s.snapshot_id,
+                        taker.unwrap_or_default()
+                    )
+                },
+            )
         })
         .collect();
     (!lost.is_empty()).then(|| lost.join("\n"))
@@ -170,7 +186,12 @@ fn unknown_results(planned: &mut State) {
 }
 
 impl PartitionSnapshotResource {
-    async fn take(&self, diags: &mut Diagnostics, planned: State) -> Option<State> {
+    /// Takes the snapshots; the state, and the node that took each.
+    async fn take(
+        &self,
+        diags: &mut Diagnostics,
+        planned: State,
+    ) -> Option<(State, BTreeMap<u32, u32>)> {
         let wanted = check(diags, &planned);
         if !diags.errors.is_empty() {
             return None;
@@ -199,6 +220,7 @@ impl PartitionSnapshotResource {
         let timeout = Timeouts::of(&planned.timeouts, Op::Create);
         let outcome = ops::snapshots::create(api.clone(), &ids, timeout).await;
         self.ctx.invalidate().await;
+        let takers = ops::snapshots::takers(api.as_ref(), &outcome.taken, TAKERS_WITHIN).await;
         diag::snapshots(diags, &outcome, ids.len());
         if outcome.taken.is_empty() {
             if diags.errors.is_empty() {
@@ -224,7 +246,7 @@ impl PartitionSnapshotResource {
         state.partition_ids =
             Value::Value(ids.iter().map(|i| Value::Value(i64::from(*i))).collect());
         state.snapshots = Value::Value(snapshots_state(&outcome));
-        Some(state)
+        Some((state, takers))
     }
 }
 
@@ -331,7 +353,11 @@ impl Resource for PartitionSnapshotResource {
             diag::refused(diags, &e);
             return None;
         }
-        if let Some(lost) = lost_snapshots(&state, &view) {
+        let takers = match &private {
+            Value::Value(p) => p.takers.clone(),
+            _ => BTreeMap::new(),
+        };
+        if let Some(lost) = lost_snapshots(&state, &takers, &view) {
             diag::snapshots_lost(diags, &lost);
             return None;
         }
@@ -362,6 +388,7 @@ impl Resource for PartitionSnapshotResource {
         }
         let private = Private {
             every_partition: config.partition_ids.is_null(),
+            takers: BTreeMap::new(),
         };
         Some((planned, Value::Value(private)))
     }
@@ -413,6 +440,11 @@ impl Resource for PartitionSnapshotResource {
         }
         let private = Private {
             every_partition: config.partition_ids.is_null(),
+            // Kept unless the snapshots are taken again (then create records the new takers).
+            takers: match (&private, replace.is_empty()) {
+                (Value::Value(p), true) => p.takers.clone(),
+                _ => BTreeMap::new(),
+            },
         };
         Some((planned, Value::Value(private), replace))
     }
@@ -435,8 +467,15 @@ impl Resource for PartitionSnapshotResource {
         private: Value<Private>,
         _meta: ValueEmpty,
     ) -> Option<(State, Value<Private>)> {
-        let state = self.take(diags, planned).await?;
-        Some((state, private))
+        let (state, takers) = self.take(diags, planned).await?;
+        let private = Private {
+            every_partition: match &private {
+                Value::Value(p) => p.every_partition,
+                _ => false,
+            },
+            takers,
+        };
+        Some((state, Value::Value(private)))
     }
 
     /// Only `timeouts` can change in place; nothing to do on the cluster.

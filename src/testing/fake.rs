@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use tonic::Code;
 
 use crate::client::node_edit::EditError;
-use crate::client::{self, SnapshotTaken};
+use crate::client::{self, SnapshotTaken, Stop};
 use crate::domain::error::Holder;
 use crate::domain::lifecycle::{MetadataGroup, NodeChange};
 use crate::domain::{
@@ -64,6 +64,12 @@ pub struct FakeState {
     pub exports: BTreeMap<u32, usize>,
     /// The archived LSN each partition's leader reports (set by a snapshot).
     pub archived: BTreeMap<u32, u64>,
+    /// Partitions whose leadership moved to another node (a failover), with what that node
+    /// reports archived: its own snapshot. The former leader no longer runs the partition.
+    pub moved_leaders: BTreeMap<u32, (u32, Option<u64>)>,
+    /// Nodes the cluster controller has not heard from yet (left out of its liveness view, as
+    /// for a few seconds after it starts).
+    pub unheard: BTreeSet<u32>,
     /// What every partition's leader has applied (and a snapshot covers).
     pub applied_lsn: u64,
     /// Partitions with a follower replica, and what it has applied.
@@ -141,6 +147,8 @@ impl FakeState {
             snapshot_delay: Duration::ZERO,
             exports: BTreeMap::new(),
             archived: BTreeMap::new(),
+            moved_leaders: BTreeMap::new(),
+            unheard: BTreeSet::new(),
             applied_lsn: 2,
             followers: BTreeMap::new(),
             trims: Vec::new(),
@@ -447,6 +455,8 @@ fn internal(message: &str, method: &'static str) -> client::Error {
 pub struct FakeCluster {
     state: Mutex<FakeState>,
     rpcs: AtomicUsize,
+    /// Request it to play Terraform's StopProvider.
+    stop: Stop,
 }
 
 impl FakeCluster {
@@ -454,6 +464,7 @@ impl FakeCluster {
         FakeCluster {
             state: Mutex::new(state),
             rpcs: AtomicUsize::new(0),
+            stop: Stop::default(),
         }
     }
 
@@ -686,6 +697,7 @@ impl AdminApi for FakeCluster {
             let alive = s
                 .nodes
                 .iter()
+                .filter(|n| !s.unheard.contains(&n.record.node_id))
                 .map(|n| (n.record.node_id, n.alive))
                 .collect();
             let leader = s
@@ -707,6 +719,13 @@ impl AdminApi for FakeCluster {
                         archived_lsn: s.archived.get(&pid).copied(),
                         updated_at_ms: Some(now_ms),
                     };
+                    if let Some(&(moved_to, archived_lsn)) = s.moved_leaders.get(&pid) {
+                        processors.push(Processor {
+                            archived_lsn,
+                            ..processor(moved_to, true, Some(s.applied_lsn))
+                        });
+                        continue;
+                    }
                     processors.push(processor(node_id, true, Some(s.applied_lsn)));
                     if let Some(applied) = s.followers.get(&pid) {
                         processors.push(processor(node_id + 100, false, *applied));
@@ -744,7 +763,15 @@ impl AdminApi for FakeCluster {
                 after: timeout,
             });
         }
-        tokio::time::sleep(started).await;
+        // A stop gives the export up, as the real client does.
+        tokio::select! {
+            () = tokio::time::sleep(started) => {}
+            () = self.stop.requested() => {
+                return Err(client::Error::Interrupted {
+                    method: "/restate.cluster_ctrl.ClusterCtrlSvc/CreatePartitionSnapshot",
+                });
+            }
+        }
         Ok(self.with(|s| {
             s.snapshots_taken += 1;
             s.archived.insert(partition_id, s.applied_lsn);
@@ -848,6 +875,10 @@ impl AdminApi for FakeCluster {
 
     fn rpc_count(&self) -> usize {
         self.rpcs.load(Ordering::Relaxed)
+    }
+
+    fn stop(&self) -> Stop {
+        self.stop.clone()
     }
 }
 

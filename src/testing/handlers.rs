@@ -230,6 +230,7 @@ async fn a_replication_the_nodes_cannot_hold_is_refused_unless_checks_are_skippe
     );
 
     // Skipping the check writes it; the logs never move (one log server), so the wait times out.
+    // The state says what was written, and which logs are still pending.
     let skip = replicated(|c| {
         c.log_replication = s("2");
         c.skip_safety_checks = Value::Value(true);
@@ -239,7 +240,12 @@ async fn a_replication_the_nodes_cannot_hold_is_refused_unless_checks_are_skippe
         .cluster_config
         .plan_and_apply(Some((&state, &private)), &skip)
         .await;
-    assert!(out.is_none());
+    let (out, _) = out.expect("the written configuration is kept in state");
+    assert_eq!(out.log_replication, s("2"));
+    assert!(
+        matches!(&out.pending_logs, Value::Value(p) if !p.is_empty()),
+        "{out:?}"
+    );
     assert_error(
         &d,
         "Logs did not reach the requested configuration in time",
@@ -723,6 +729,21 @@ async fn a_snapshot_the_cluster_lost_is_planned_again() {
     h.ctx.invalidate().await;
     let (read, d) = h.snapshot.read(&older, &private).await;
     assert!(read.is_some(), "{d:#?}");
+    // The node that took it recorded, from the controller's status right after.
+    match &private {
+        Value::Value(p) => assert_eq!(p.takers, BTreeMap::from([(0, 1), (1, 1)])),
+        other => panic!("{other:?}"),
+    }
+    // Partition 1 failed over to a node that reports its own older snapshot (N1, which took the
+    // recorded one, runs it no more): that says nothing of the repository, kept.
+    fake.with(|s| {
+        s.archived = BTreeMap::from([(0, 2), (1, 2)]);
+        s.moved_leaders.insert(1, (7, Some(1)));
+    });
+    h.ctx.invalidate().await;
+    let (read, d) = h.snapshot.read(&older, &private).await;
+    assert!(read.is_some(), "{d:#?}");
+    fake.with(|s| s.moved_leaders.clear());
     // Still archived at (or past) the recorded LSN: kept.
     fake.with(|s| s.archived = BTreeMap::from([(0, 2), (1, 5)]));
     h.ctx.invalidate().await;
@@ -739,7 +760,7 @@ async fn a_snapshot_the_cluster_lost_is_planned_again() {
         .unwrap_or_else(|| panic!("{d:#?}"));
     assert!(
         w.detail.contains(
-            "partition 1: snapshot snap_fake2 covered LSN 2; the partition's leader now reports archived LSN 1"
+            "partition 1: snapshot snap_fake2 covered LSN 2; N1, which took it, now reports archived LSN 1"
         ) && !w.detail.contains("partition 0:"),
         "{d:#?}"
     );

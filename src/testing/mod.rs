@@ -9,6 +9,8 @@ pub mod terraform;
 #[cfg(test)]
 mod handlers;
 #[cfg(test)]
+mod interrupt_handlers;
+#[cfg(test)]
 mod lifecycle_handlers;
 #[cfg(test)]
 mod plan_defaults;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tf_provider::Diagnostics;
 
 use super::diag;
-use crate::client;
+use crate::client::{self, Stop};
 use crate::domain::lifecycle::MetadataGroup;
 use crate::domain::{ClusterView, Ident};
 use crate::ops::view::ViewCache;
@@ -50,6 +50,8 @@ pub struct ProviderContext {
     restart_turn: tokio::sync::Mutex<()>,
     /// Nodes a restart gate let stop in this apply and that have not come back yet.
     restarting: std::sync::Mutex<BTreeSet<String>>,
+    /// Terraform's request to stop (an interrupted run), shared with the client.
+    stop: Stop,
 }
 
 impl ProviderContext {
@@ -58,6 +60,12 @@ impl ProviderContext {
         let ctx = ProviderContext::default();
         ctx.set(Ok(api));
         ctx
+    }
+
+    /// What Terraform's request to stop reaches: the client made for this provider, and through
+    /// it every wait.
+    pub fn stop(&self) -> &Stop {
+        &self.stop
     }
 
     pub fn set(&self, api: Result<Arc<dyn AdminApi>, SettingsError>) {

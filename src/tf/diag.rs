@@ -227,6 +227,16 @@ pub fn advice_at(diags: &mut Diagnostics, path: AttributePath, a: &Advice) {
 
 /// A failed call to the cluster; the text names the endpoint and the gRPC status.
 pub fn client(diags: &mut Diagnostics, summary: &str, err: &client::Error) {
+    if let client::Error::Interrupted { .. } = err {
+        diags.root_error(
+            "Interrupted",
+            format!(
+                "{err}: the provider stopped retrying the call. What was written to the cluster stays \
+                 written; apply again to go on."
+            ),
+        );
+        return;
+    }
     let hint = match err {
         client::Error::ClusterMismatch { expected, .. } => format!(
             "\n\nPoint the provider's endpoints at a node of \"{expected}\", or fix its cluster_name. A node \
@@ -368,6 +378,14 @@ pub fn ops(diags: &mut Diagnostics, e: &ops::Error) {
                 capitalized(&e.to_string())
             ),
             AttributePath::new("name"),
+        ),
+        ops::Error::Interrupted { .. } => diags.root_error(
+            "Interrupted",
+            format!(
+                "{}. What was written to the cluster stays written, and the state records what was \
+                 done; apply again to go on.",
+                capitalized(&e.to_string())
+            ),
         ),
         ops::Error::Client(c) => client(diags, "Restate admin API call failed", c),
     }
@@ -566,6 +584,11 @@ pub fn not_importable(diags: &mut Diagnostics, resource: &str, why: &str) {
 /// A value the apply needs that is still unknown (Terraform normally resolves it before).
 pub fn unknown_at_apply(diags: &mut Diagnostics, resource: &str, attribute: &str) {
     diags.root_error_short(format!("{resource}: {attribute} is not known at apply"));
+}
+
+/// Values a data source's read needs that are still unknown.
+pub fn unknown_at_read(diags: &mut Diagnostics, data_source: &str, attributes: &str) {
+    diags.root_error_short(format!("{data_source} needs {attributes} to be known"));
 }
 
 const REPOSITORY_HELP: &str = "Configure a snapshot repository on the nodes running these partitions: \

@@ -4,6 +4,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::restate::{project_root, reserve_port};
 
@@ -23,6 +26,12 @@ fn counter_dir() -> PathBuf {
 
 /// Starts the service on a free port and registers it with the admin API at `admin_url`.
 pub fn start(admin_url: &str) -> Service {
+    start_reached_at(admin_url, "127.0.0.1")
+}
+
+/// Like [`start`]; the nodes reach the service at `host` (the fault suite's bridge address). It
+/// listens on every address of this namespace.
+pub fn start_reached_at(admin_url: &str, host: &str) -> Service {
     // A free port, released for the service right as it starts.
     let port = reserve_port().release();
     let service = Service(
@@ -35,7 +44,7 @@ pub fn start(admin_url: &str) -> Service {
             .spawn()
             .expect("start the service"),
     );
-    client(&["register", admin_url, &format!("http://127.0.0.1:{port}")]);
+    client(&["register", admin_url, &format!("http://{host}:{port}")]);
     service
 }
 
@@ -80,4 +89,148 @@ pub fn verify(urls: &str, ledger: &Path, keys: usize, rounds: usize) {
         )),
         "{verdict}"
     );
+}
+
+/// What `client.js verify` found: every counter against the increments the ledger recorded.
+#[derive(Debug, Clone, Default)]
+pub struct Verdict {
+    pub counters: usize,
+    /// Acknowledged increments, per the ledger.
+    pub acknowledged: u64,
+    /// Acknowledged increments a counter does not hold (the sum over counters below the ledger).
+    pub lost: u64,
+    /// Increments a counter holds beyond the ledger (an increment counted twice).
+    pub extra: u64,
+    /// The client's report.
+    pub report: String,
+}
+
+/// Checks every counter of `ledger` through `urls` and counts what is missing or extra, without
+/// panicking (the fault suite reports the figures).
+pub fn check(urls: &str, ledger: &Path) -> Verdict {
+    let text = std::fs::read_to_string(ledger).unwrap_or_else(|_| "{}".into());
+    let books: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&text).expect("ledger JSON");
+    let out = Command::new("node")
+        .arg(counter_dir().join("client.js"))
+        .args(["verify", urls, ledger.to_str().expect("a UTF-8 path")])
+        .output()
+        .expect("run node client.js");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut v = Verdict {
+        counters: books.len(),
+        acknowledged: books.values().filter_map(serde_json::Value::as_u64).sum(),
+        report: report.trim().to_string(),
+        ..Verdict::default()
+    };
+    if out.status.success() {
+        return v;
+    }
+    // `  c0007: 4 (expected 5)` for each wrong counter.
+    let mut parsed = false;
+    for line in report.lines() {
+        let Some((_, rest)) = line.trim().split_once(": ") else {
+            continue;
+        };
+        let Some((value, expected)) = rest.split_once(" (expected ") else {
+            continue;
+        };
+        let (Ok(value), Ok(expected)) = (
+            value.trim().parse::<u64>(),
+            expected.trim_end_matches(')').parse::<u64>(),
+        ) else {
+            continue;
+        };
+        parsed = true;
+        v.lost += expected.saturating_sub(value);
+        v.extra += value.saturating_sub(expected);
+    }
+    assert!(
+        parsed,
+        "client.js verify failed without a verdict:\n{report}"
+    );
+    v
+}
+
+/// Load: rounds of increments of `keys` counters, one after the other on a thread of its own,
+/// until [`finish`](Self::finish). A round that fails (no acknowledgement within the client's
+/// limit) is run again with the same idempotency keys, so each increment still counts once, and
+/// only a completed round is recorded in the ledger.
+pub struct Load {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<LoadReport>>,
+}
+
+/// What a [`Load`] did.
+#[derive(Debug, Clone, Default)]
+pub struct LoadReport {
+    /// Rounds completed (each acknowledged `keys` increments).
+    pub rounds: usize,
+    /// Round attempts that failed and were repeated.
+    pub retried: usize,
+    /// The slowest round.
+    pub slowest: Duration,
+}
+
+impl Load {
+    /// Starts rounds numbered from `first_round` through `urls` (comma-separated ingress URLs).
+    pub fn start(urls: String, ledger: PathBuf, keys: usize, first_round: usize) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut report = LoadReport::default();
+            let mut round = first_round;
+            while !flag.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                let out = Command::new("node")
+                    .arg(counter_dir().join("client.js"))
+                    .args([
+                        "add",
+                        &urls,
+                        ledger.to_str().expect("a UTF-8 path"),
+                        &keys.to_string(),
+                        &round.to_string(),
+                    ])
+                    .output()
+                    .expect("run node client.js");
+                if out.status.success() {
+                    report.rounds += 1;
+                    report.slowest = report.slowest.max(started.elapsed());
+                    round += 1;
+                } else {
+                    report.retried += 1;
+                    eprintln!(
+                        "load: round {round} failed, repeating it: {}",
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    );
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+            report
+        });
+        Load {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Lets the round under way complete and stops; what the load did.
+    pub fn finish(mut self) -> LoadReport {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread
+            .take()
+            .expect("running")
+            .join()
+            .expect("the load thread panicked")
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }

@@ -2,13 +2,14 @@
 //! base dirs, health waits, and shortcuts to the `restatectl` readers of [`ctl`](super::ctl) for
 //! independent checks. Every node is stopped when its handle drops, also when a test fails.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::ctl::{self, ClusterConfigView};
+use super::hosts::{self, Host};
 use super::{http, quoted_list};
 
 /// The Restate version the project is tested against, and the end-to-end tests' default.
@@ -128,13 +129,15 @@ fn host_network_allowed() -> bool {
     std::env::var("RESTATE_TF_TEST_HOST_NETWORK").as_deref() == Ok("1")
 }
 
-/// The interfaces of this process's network namespace besides loopback (/proc/net/dev).
+/// The interfaces of this process's network namespace besides loopback (/proc/net/dev) and the
+/// fault suite's own: its bridge and the veth ends of its test hosts (named `rtf-…`, see
+/// [`hosts`]), which lead only to namespaces made inside this one.
 fn other_interfaces() -> Vec<String> {
     let dev = std::fs::read_to_string("/proc/net/dev").expect("read /proc/net/dev");
     dev.lines()
         .skip(2)
         .filter_map(|l| l.split_once(':').map(|(name, _)| name.trim().to_string()))
-        .filter(|n| n != "lo")
+        .filter(|n| n != "lo" && !n.starts_with(hosts::PREFIX))
         .collect()
 }
 
@@ -235,6 +238,10 @@ pub struct Ports {
 pub struct Node {
     pub spec: NodeSpec,
     pub ports: Ports,
+    /// The address it binds and advertises: loopback, or its test host's.
+    pub ip: IpAddr,
+    /// The test host it runs on (see [`hosts`]); None: this namespace, on loopback ports.
+    pub host: Option<Arc<Host>>,
     pub dir: tempfile::TempDir,
     /// A configuration rendered elsewhere (by `restate_node_config`); replaces the spec's.
     pub toml: Option<String>,
@@ -269,11 +276,79 @@ impl Node {
         Node {
             spec,
             ports,
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            host: None,
             dir,
             toml: None,
             reserved,
             child: None,
         }
+    }
+
+    /// Like [`prepare`](Self::prepare), for a node on its own test host: it binds and advertises
+    /// the host's address, with Restate's default ports (fabric 5122, admin 9070, ingress 8080).
+    pub fn prepare_on(spec: NodeSpec, host: Arc<Host>) -> Node {
+        let mut node = Node::prepare(spec);
+        node.reserved.clear();
+        node.ports = Ports {
+            fabric: 5122,
+            admin: 9070,
+            ingress: 8080,
+        };
+        node.ip = IpAddr::V4(host.ip);
+        node.host = Some(host);
+        node
+    }
+
+    /// Starts a node on its own test host (see [`prepare_on`](Self::prepare_on)) and waits until
+    /// it answers `/health`.
+    pub fn start_on(spec: NodeSpec, host: Arc<Host>) -> Node {
+        let mut node = Node::prepare_on(spec, host);
+        node.launch();
+        node
+    }
+
+    /// Starts the node again (same configuration, data and address) without waiting for it.
+    pub fn respawn(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    /// Starts the node again and waits until it answers `/health`.
+    pub fn relaunch(&mut self) {
+        self.respawn();
+        self.wait_health(Duration::from_secs(60));
+    }
+
+    /// The process id of the running node.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Whether the node's process runs (not exited, not killed).
+    pub fn running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    /// A crash: SIGKILL, no shutdown; the data stays. Start it again with
+    /// [`relaunch`](Self::relaunch).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// `http://IP:PORT` of the node's admin API (for registering services).
+    pub fn admin_url(&self) -> String {
+        format!("http://{}:{}", self.ip, self.ports.admin)
+    }
+
+    /// `http://IP:PORT` of the node's ingress.
+    pub fn ingress_url(&self) -> String {
+        format!("http://{}:{}", self.ip, self.ports.ingress)
     }
 
     /// (Re)starts the node with a configuration rendered elsewhere.
@@ -294,15 +369,17 @@ impl Node {
     /// ingress on its own loopback ports, TCP only, no telemetry.
     pub fn local_base_config(&self) -> String {
         format!(
-            "base-dir = {:?}\nlisten-mode = \"tcp\"\ndisable-telemetry = true\n\n[admin]\nbind-address = \"127.0.0.1:{}\"\n\n[ingress]\nbind-address = \"127.0.0.1:{}\"\n",
+            "base-dir = {:?}\nlisten-mode = \"tcp\"\ndisable-telemetry = true\n\n[admin]\nbind-address = \"{}:{}\"\n\n[ingress]\nbind-address = \"{}:{}\"\n",
             self.dir.path().join("data"),
+            self.ip,
             self.ports.admin,
+            self.ip,
             self.ports.ingress
         )
     }
 
     pub fn fabric_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.ports.fabric)
+        format!("http://{}:{}", self.ip, self.ports.fabric)
     }
 
     pub fn log_path(&self) -> PathBuf {
@@ -313,9 +390,9 @@ impl Node {
         let s = &self.spec;
         let mut t = format!(
             "node-name = {:?}\ncluster-name = {:?}\nbase-dir = {:?}\nroles = {}\nauto-provision = {}\n\
-             default-num-partitions = {}\nbind-address = \"127.0.0.1:{}\"\n\
-             advertised-address = \"http://127.0.0.1:{}/\"\nlisten-mode = \"tcp\"\ndisable-telemetry = true\n\n\
-             [admin]\nbind-address = \"127.0.0.1:{}\"\n\n[ingress]\nbind-address = \"127.0.0.1:{}\"\n",
+             default-num-partitions = {}\nbind-address = \"{ip}:{}\"\n\
+             advertised-address = \"http://{ip}:{}/\"\nlisten-mode = \"tcp\"\ndisable-telemetry = true\n\n\
+             [admin]\nbind-address = \"{ip}:{}\"\n\n[ingress]\nbind-address = \"{ip}:{}\"\n",
             s.name,
             s.cluster,
             self.dir.path().join("data"),
@@ -325,7 +402,8 @@ impl Node {
             self.ports.fabric,
             self.ports.fabric,
             self.ports.admin,
-            self.ports.ingress
+            self.ports.ingress,
+            ip = self.ip,
         );
         if let Some(p) = &s.log_provider {
             t.push_str(&format!("\n[bifrost]\ndefault-provider = {p:?}\n"));
@@ -355,7 +433,11 @@ impl Node {
             .open(self.log_path())
             .expect("open node log");
         self.reserved.clear();
-        let child = Command::new(&binaries().server)
+        let mut command = match &self.host {
+            Some(host) => host.command(&binaries().server),
+            None => Command::new(&binaries().server),
+        };
+        let child = command
             .arg("--config-file")
             .arg(&config)
             .env_remove("RUST_BACKTRACE")
@@ -381,7 +463,7 @@ impl Node {
                     );
                 }
             }
-            if let Some(body) = http::get(self.ports.fabric, "/health") {
+            if let Some(body) = http::get_at(self.ip, self.ports.fabric, "/health") {
                 if let Ok(v) = serde_json::from_str(&body) {
                     return v;
                 }

@@ -2,6 +2,7 @@
 //! snapshot repositories, with an S3 client (boto3) to check what Restate wrote, independently of
 //! the provider.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,7 @@ pub const SECRET_KEY: &str = "test-secret-key";
 pub const REGION: &str = "us-east-1";
 
 pub struct S3 {
+    pub ip: IpAddr,
     pub port: u16,
     /// The server, when this handle started it (not when it attached to one started elsewhere).
     child: Option<Child>,
@@ -22,6 +24,12 @@ pub struct S3 {
 impl S3 {
     /// Starts the server on a free loopback port and creates `bucket`.
     pub fn start(bucket: &str) -> S3 {
+        S3::start_at(IpAddr::V4(Ipv4Addr::LOCALHOST), bucket)
+    }
+
+    /// Like [`start`](Self::start), listening on `ip` (the fault suite's bridge address, which
+    /// its test hosts reach).
+    pub fn start_at(ip: IpAddr, bucket: &str) -> S3 {
         assert_private_network();
         let dir = tempfile::tempdir().expect("temp dir");
         let reserved = reserve_port();
@@ -30,19 +38,21 @@ impl S3 {
         let log = std::fs::File::create(dir.path().join("moto.log")).expect("log");
         let port = reserved.release();
         let child = Command::new(bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-H", &ip.to_string(), "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
             .spawn()
             .expect("start moto_server");
         let s3 = S3 {
+            ip,
             port,
             child: Some(child),
             _dir: Some(dir),
         };
         let started = Instant::now();
-        while http::request(port, "PUT", &format!("/{bucket}")).is_none_or(|(code, _)| code != 200)
+        while http::request_at(ip, port, "PUT", &format!("/{bucket}"))
+            .is_none_or(|(code, _)| code != 200)
         {
             assert!(
                 started.elapsed() < Duration::from_secs(60),
@@ -56,6 +66,7 @@ impl S3 {
     /// A handle on a server started elsewhere (by the migration example's terraform_data).
     pub fn attach(port: u16) -> S3 {
         S3 {
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port,
             child: None,
             _dir: None,
@@ -63,7 +74,7 @@ impl S3 {
     }
 
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://{}:{}", self.ip, self.port)
     }
 
     /// Runs boto3 (an S3 client independent of Restate and of the provider) with `s3` bound.

@@ -537,3 +537,175 @@ impl Workspace {
             .unwrap_or_else(|| panic!("{address} not in state: {state}"))
     }
 }
+
+/// A terraform command running in the background, its output collected as it comes: to act while
+/// it runs (kill a node, cut a host off, interrupt it).
+pub struct Running {
+    child: std::process::Child,
+    started: std::time::Instant,
+    stdout: std::sync::Arc<std::sync::Mutex<String>>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Workspace {
+    /// Starts `terraform ARGS` with extra environment variables, without waiting for it.
+    pub fn spawn(&self, args: &[&str], env: &[(&str, &str)]) -> Running {
+        let mut c = self.command(args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let mut child = c
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run terraform");
+        let stdout = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let collect = |from: Box<dyn std::io::Read + Send>,
+                       into: std::sync::Arc<std::sync::Mutex<String>>| {
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(from).lines() {
+                    let Ok(line) = line else { break };
+                    let mut text = into.lock().unwrap_or_else(|p| p.into_inner());
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+            })
+        };
+        let readers = vec![
+            collect(
+                Box::new(child.stdout.take().expect("stdout")),
+                stdout.clone(),
+            ),
+            collect(
+                Box::new(child.stderr.take().expect("stderr")),
+                stderr.clone(),
+            ),
+        ];
+        Running {
+            child,
+            started: std::time::Instant::now(),
+            stdout,
+            stderr,
+            readers,
+        }
+    }
+}
+
+impl Running {
+    /// Its standard output so far.
+    pub fn stdout(&self) -> String {
+        self.stdout
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Whether it has exited.
+    pub fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// How long it has run.
+    pub fn elapsed(&self) -> std::time::Duration {
+        self.started.elapsed()
+    }
+
+    /// Waits until its output contains `needle`; false when it exits first or `limit` passes.
+    pub fn wait_for_output(&mut self, needle: &str, limit: std::time::Duration) -> bool {
+        let until = std::time::Instant::now() + limit;
+        loop {
+            if self.stdout().contains(needle) {
+                return true;
+            }
+            if self.exited() || std::time::Instant::now() > until {
+                // The last lines may arrive right after the exit.
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                return self.stdout().contains(needle);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// SIGINT, as Ctrl-C in a terminal: terraform asks the provider to stop and winds down.
+    pub fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill -INT");
+        assert!(status.success(), "kill -INT terraform failed");
+    }
+
+    /// Waits for it to exit, at most `limit`; None (after killing it) when it did not.
+    pub fn wait(mut self, limit: std::time::Duration) -> Option<Run> {
+        let until = std::time::Instant::now() + limit;
+        let status = loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                break Some(status);
+            }
+            if std::time::Instant::now() > until {
+                self.kill();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        for r in self.readers.drain(..) {
+            let _ = r.join();
+        }
+        status.map(|s| Run {
+            code: s.code().unwrap_or(-1),
+            stdout: self.stdout(),
+            stderr: self
+                .stderr
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+        })
+    }
+}
+
+impl Running {
+    /// SIGKILL to terraform and to the processes it started (the provider), which would
+    /// otherwise run on, orphaned, still acting on the cluster.
+    fn kill(&mut self) {
+        let pid = self.child.id();
+        for child in children_of(pid) {
+            let _ = Command::new("kill")
+                .args(["-KILL", &child.to_string()])
+                .status();
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The processes whose parent is `pid` (from /proc).
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    // `PID (comm) STATE PPID ...`: the fields after the last ')'.
+                    let (_, rest) = stat.rsplit_once(')')?;
+                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
+                })
+                == Some(pid)
+        })
+        .collect()
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.kill();
+        }
+    }
+}

@@ -167,6 +167,11 @@ pub trait Provider: Send + Sync + 'static {
         _ = diags;
         Some(HashMap::new())
     }
+
+    /// PATCHED (see PATCHED.md): Terraform asks the provider to stop (`StopProvider`, sent when
+    /// the user interrupts a run): long-running operations should end soon, with an error. Called
+    /// before the server begins to shut down; the operations in flight still return their results.
+    fn stop(&self) {}
 }
 
 /// Trait for implementing a provider *without* automatic serialization/deserialization
@@ -298,6 +303,11 @@ pub trait DynamicProvider: Send + Sync + 'static {
         _ = diags;
         Some(HashMap::new())
     }
+
+    /// PATCHED (see PATCHED.md): Terraform asks the provider to stop (`StopProvider`, sent when
+    /// the user interrupts a run): long-running operations should end soon, with an error. Called
+    /// before the server begins to shut down; the operations in flight still return their results.
+    fn stop(&self) {}
 }
 
 #[async_trait]
@@ -351,6 +361,11 @@ impl<T: Provider> DynamicProvider for T {
         diags: &mut Diagnostics,
     ) -> Option<HashMap<String, Box<dyn DynamicFunction>>> {
         <T as Provider>::get_functions(self, diags)
+    }
+
+    /// PATCHED: see [`Provider::stop`].
+    fn stop(&self) {
+        <T as Provider>::stop(self)
     }
 }
 

@@ -607,6 +607,8 @@ impl tf::provider_server::Provider for Arc<Server> {
         &self,
         _request: tonic::Request<tf::stop_provider::Request>,
     ) -> Result<tonic::Response<tf::stop_provider::Response>, tonic::Status> {
+        // PATCHED: tell the provider first, so its operations in flight end soon (see PATCHED.md).
+        self.provider.stop();
         self.cancellation_token.cancel();
 
         Ok(tonic::Response::new(tf::stop_provider::Response {
