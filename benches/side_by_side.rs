@@ -14,9 +14,8 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -333,31 +332,16 @@ fn case_unreachable(b: &mut Bench, n1: &Node) {
     }
 }
 
-/// The provider (or the null provider) started as Terraform starts it: the time until it prints
-/// its handshake line.
+/// How long `binary`, started as Terraform starts it, takes to print its handshake line.
 fn handshake(binary: &Path, protocol: &str, cert_pem: &str) -> Duration {
     let t = Instant::now();
-    let mut child = Command::new(binary)
-        .env("PLUGIN_CLIENT_CERT", cert_pem)
-        .env("PLUGIN_PROTOCOL_VERSIONS", protocol)
-        .env("PLUGIN_MIN_PORT", "20000")
-        .env("PLUGIN_MAX_PORT", "29999")
-        .env(
-            "TF_PLUGIN_MAGIC_COOKIE",
-            "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2",
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the provider");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("handshake line");
+    let plugin = support::plugin::start(binary, protocol, cert_pem);
     let took = t.elapsed();
-    assert!(line.starts_with("1|"), "handshake line: {line:?}");
-    let _ = child.kill();
-    let _ = child.wait();
+    assert!(
+        plugin.handshake.starts_with("1|"),
+        "handshake line: {:?}",
+        plugin.handshake
+    );
     took
 }
 
@@ -419,11 +403,7 @@ fn case_process(b: &mut Bench, n1: &Node) {
         r: vec![size(&null)],
         note: "as built by the release profile (`strip`)".into(),
     });
-    let key = rcgen::KeyPair::generate().expect("key");
-    let mut params =
-        rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("cert params");
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let pem = params.self_signed(&key).expect("certificate").pem();
+    let pem = support::plugin::identity().pem;
     let (s, r) = alternate(
         b.reps.max(11),
         |_| ms(handshake(&ours, "6", &pem)),

@@ -5,84 +5,42 @@
 //! Terraform itself (its P-521 certificate) still works is what every other end-to-end test
 //! shows.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
-use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+use rcgen::KeyPair;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// A self-signed CA-flagged certificate, as go-plugin makes for Terraform.
-struct Identity {
-    pem: String,
-    der: CertificateDer<'static>,
-    key: KeyPair,
-}
+use support::plugin::{identity, Identity, Plugin};
 
-fn identity() -> Identity {
-    let key = KeyPair::generate().expect("key");
-    let mut params = CertificateParams::new(vec!["localhost".to_string()]).expect("params");
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let cert = params.self_signed(&key).expect("certificate");
-    Identity {
-        pem: cert.pem(),
-        der: cert.der().clone(),
-        key,
-    }
-}
-
-struct Provider {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Provider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the provider as Terraform does and reads its handshake line.
-fn start_provider(client_cert_pem: &str) -> Provider {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_terraform-provider-restate"))
-        .env("PLUGIN_CLIENT_CERT", client_cert_pem)
-        .env("PLUGIN_PROTOCOL_VERSIONS", "6")
-        .env("PLUGIN_MIN_PORT", "20000")
-        .env("PLUGIN_MAX_PORT", "29999")
-        .env(
-            "TF_PLUGIN_MAGIC_COOKIE",
-            "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2",
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the provider");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("handshake line");
-    // core protocol | plugin protocol | tcp | address | grpc | server certificate
-    let fields: Vec<&str> = line.trim().split('|').collect();
-    assert_eq!(fields.len(), 6, "handshake line: {line:?}");
-    assert_eq!(&fields[..3], &["1", "6", "tcp"], "{line:?}");
+/// The provider started as Terraform starts it, offering protocol 6, and the address it serves.
+fn start_provider(client_cert_pem: &str) -> (Plugin, String) {
+    let plugin = support::plugin::start(
+        Path::new(env!("CARGO_BIN_EXE_terraform-provider-restate")),
+        "6",
+        client_cert_pem,
+    );
+    let fields = plugin.fields();
+    assert_eq!(fields.len(), 6, "handshake line: {:?}", plugin.handshake);
+    assert_eq!(&fields[..3], &["1", "6", "tcp"], "{:?}", plugin.handshake);
     let server_cert = base64::engine::general_purpose::STANDARD_NO_PAD
         .decode(fields[5])
         .expect("server certificate in the handshake");
     assert!(
         !server_cert.is_empty(),
-        "the provider served without TLS: {line:?}"
+        "the provider served without TLS: {:?}",
+        plugin.handshake
     );
-    Provider {
-        child,
-        address: fields[3].to_string(),
-    }
+    let address = fields[3].to_string();
+    (plugin, address)
 }
 
 /// This test checks client authentication only: any server certificate will do.
@@ -189,26 +147,24 @@ async fn tls_client_served(address: &str, client: Option<&Identity>) -> bool {
 async fn only_the_client_terraform_named_is_served() {
     let terraform = identity();
     let someone_else = identity();
-    let provider = start_provider(&terraform.pem);
+    let (_provider, address) = start_provider(&terraform.pem);
 
     assert!(
-        !tls_client_served(&provider.address, None).await,
+        !tls_client_served(&address, None).await,
         "a client without a certificate was served"
     );
     assert!(
-        tls_client_served(&provider.address, Some(&terraform)).await,
+        tls_client_served(&address, Some(&terraform)).await,
         "the client with Terraform's certificate was not served"
     );
     assert!(
-        !tls_client_served(&provider.address, Some(&someone_else)).await,
+        !tls_client_served(&address, Some(&someone_else)).await,
         "a client with another certificate was served"
     );
-    let plain = TcpStream::connect(&provider.address)
-        .await
-        .expect("connect");
+    let plain = TcpStream::connect(&address).await.expect("connect");
     assert!(!served(plain).await, "a plaintext client was served");
     // The provider still serves Terraform's client after refusing the others.
-    assert!(tls_client_served(&provider.address, Some(&terraform)).await);
+    assert!(tls_client_served(&address, Some(&terraform)).await);
 }
 
 /// A client that presents Terraform's certificate without holding its key cannot pass either:
@@ -221,7 +177,7 @@ async fn terraforms_certificate_without_its_key_is_refused() {
         der: terraform.der.clone(),
         key: KeyPair::generate().expect("key"),
     };
-    let provider = start_provider(&terraform.pem);
-    assert!(!tls_client_served(&provider.address, Some(&impostor)).await);
-    assert!(tls_client_served(&provider.address, Some(&terraform)).await);
+    let (_provider, address) = start_provider(&terraform.pem);
+    assert!(!tls_client_served(&address, Some(&impostor)).await);
+    assert!(tls_client_served(&address, Some(&terraform)).await);
 }

@@ -1,8 +1,9 @@
 //! Real-cluster test harness: Restate nodes (`restate`), on loopback ports or on test hosts of
 //! their own, each its own network namespace on a bridge (`hosts`, for the fault suite), what
 //! `restatectl` reports about them (`ctl`), the terraform binary (`terraform`), a loopback S3
-//! server (`s3`), plain HTTP (`http`), a slow relay in front of a server (`relay`), and the
-//! reference docs generated from the provider's schema (`docgen`).
+//! server (`s3`), plain HTTP (`http`), a slow relay in front of a server (`relay`), the provider
+//! binary started as Terraform starts it (`plugin`), and the reference docs generated from the
+//! provider's schema (`docgen`).
 #![allow(dead_code)]
 
 /// The first line of every test that starts Restate nodes: inside the private network namespace
@@ -26,6 +27,7 @@ pub mod ctl;
 pub mod docgen;
 pub mod hosts;
 pub mod http;
+pub mod plugin;
 pub mod relay;
 pub mod restate;
 pub mod s3;
