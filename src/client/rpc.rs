@@ -316,9 +316,10 @@ impl AdminClient {
     }
 
     /// One `CreatePartitionSnapshot`, bounded by `timeout` (an export and upload can take far
-    /// longer than an ordinary request). It fails over while no node took it (`UNAVAILABLE`), but
-    /// never after a timeout: the export may still run, and another attempt would start a
-    /// second one.
+    /// longer than an ordinary request). It fails over on `UNAVAILABLE` (no node took it, or the
+    /// connection to the one that did broke: that node's export, if it still runs, may leave a
+    /// second snapshot, which is harmless), but never after a timeout: the node took the call and its
+    /// export may still run, so another attempt would start a second one for nothing.
     pub async fn create_snapshot(
         &self,
         partition_id: u32,

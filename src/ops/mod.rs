@@ -51,7 +51,8 @@ pub trait AdminApi: Send + Sync {
     async fn partition_ids(&self) -> Result<Vec<u32>, client::Error>;
     async fn logs(&self) -> Result<LogsView, client::Error>;
     async fn controller_state(&self) -> Result<ControllerState, client::Error>;
-    /// Snapshots one partition, bounded by `timeout` and never started twice.
+    /// Snapshots one partition, bounded by `timeout`; not started again after a timeout (see
+    /// `AdminClient::create_snapshot`).
     async fn create_snapshot(
         &self,
         partition_id: u32,
