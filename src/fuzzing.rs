@@ -250,7 +250,8 @@ pub fn base_config(base: &str, node_name: &str, variant: u8) {
             m == name || m.starts_with(&format!("{name}__")) || name.starts_with(&format!("{m}__"))
         })
     };
-    let base_env = render::environment(&render::parse_base(base).expect("it rendered"));
+    let base_doc = render::parse_base(base).expect("it rendered");
+    let base_env = render::environment(&base_doc);
     for (name, value) in base_env.iter().filter(|(name, _)| !shadowed(name)) {
         assert_eq!(
             rendered.environment.get(name),
@@ -258,6 +259,24 @@ pub fn base_config(base: &str, node_name: &str, variant: u8) {
             "{name} is kept"
         );
     }
+    // Every key with `_` is advised against (a table once), with a spelling that has none.
+    render::visit_keys(&base_doc, |path| {
+        let key = path.last().expect("a key has a path");
+        match crate::domain::rules::base_config_key(path) {
+            Some(crate::domain::rules::Advice::UnderscoredKey { dashed, .. }) => {
+                assert!(
+                    key.contains('_') && !dashed.contains('_'),
+                    "{path:?}: {dashed}"
+                );
+                false
+            }
+            Some(other) => panic!("{path:?}: {other:?}"),
+            None => {
+                assert!(!key.contains('_'), "{path:?} is not advised against");
+                true
+            }
+        }
+    });
     // Rendering is stable: the rendered file, as the base config, renders to itself.
     let again = render::render(&self::spec(node_name, variant, Some(rendered.toml.clone())))
         .expect("the rendered file renders");

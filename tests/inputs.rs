@@ -479,6 +479,22 @@ const CASES: &[Case] = &[
         "Invalid TOML in base_config",
         &["line 2, column 5"],
     ),
+    Case {
+        on: NODE_CONFIG,
+        attribute: "base_config",
+        hcl: "base_config = \"[worker]\\nnum_timers_in_memory_limit = 10\\n\"",
+        severity: Warning,
+        summary: "base_config key `worker.num_timers_in_memory_limit` has an underscore",
+        detail: &["Write it as `worker.num-timers-in-memory-limit`", "ignores"],
+    },
+    Case {
+        on: NODE_CONFIG,
+        attribute: "base_config",
+        hcl: "base_config = \"[admin_x]\\nquery-engine = { memory_size = 1 }\\n\"",
+        severity: Warning,
+        summary: "base_config key `admin_x` has an underscore",
+        detail: &["Write it as `admin-x`"],
+    },
     refused(
         NODE_CONFIG,
         "snapshots.destination",

@@ -120,9 +120,18 @@ fn check(diags: &mut Diagnostics, c: &State) -> Option<Checked> {
             }
         }
     }
-    validate::check(diags, "base_config", &c.base_config, |t| {
-        render::parse_base(t).map(|_| ())
-    });
+    if let Some(doc) = validate::check(diags, "base_config", &c.base_config, |t| {
+        render::parse_base(t)
+    }) {
+        // A misspelled table is one warning, not one per key in it.
+        render::visit_keys(&doc, |path| match rules::base_config_key(path) {
+            Some(a) => {
+                diag::advice(diags, &a);
+                false
+            }
+            None => true,
+        });
+    }
     (diags.errors.len() == before).then_some(Checked {
         roles,
         version,

@@ -146,6 +146,14 @@ pub enum Advice {
         /// The same bucket with a prefix that names the cluster.
         suggested: String,
     },
+    /// A base config key spelled with `_`, which `restate.toml` and `RESTATE_*` give different
+    /// meanings.
+    UnderscoredKey {
+        /// The key's path, dotted, as written.
+        key: String,
+        /// The path Restate reads from the environment: `_` as `-`.
+        dashed: String,
+    },
 }
 
 impl fmt::Display for Advice {
@@ -177,8 +185,30 @@ impl fmt::Display for Advice {
                  shared with a cluster of another name makes its nodes refuse the snapshots (they \
                  record the other cluster's fingerprint)"
             ),
+            Advice::UnderscoredKey { key, dashed } => write!(
+                f,
+                "Restate spells its configuration keys with dashes: in the rendered restate.toml, \
+                 `{key}` is a key Restate does not know and ignores, while in `environment` it \
+                 becomes a variable Restate reads as `{dashed}`"
+            ),
         }
     }
+}
+
+/// Restate reads `restate.toml` keys as written and `RESTATE_*` variables with `_` turned into
+/// `-`; its keys have no `_`. A base config key with `_` (at `path`, from the root) therefore means
+/// nothing in the file but something in the environment: worth a warning, whose fix is to write
+/// it with dashes. (The variable names cannot keep it apart: `_` is what `-` becomes in them.)
+pub fn base_config_key(path: &[String]) -> Option<Advice> {
+    let key = path.last()?;
+    key.contains('_').then(|| Advice::UnderscoredKey {
+        key: path.join("."),
+        dashed: path
+            .iter()
+            .map(|k| k.replace('_', "-").to_lowercase())
+            .collect::<Vec<_>>()
+            .join("."),
+    })
 }
 
 /// The settings `desired` changes on `current`: (setting, from, to, lowers).
@@ -1174,6 +1204,20 @@ mod tests {
             "{shared:?}"
         );
         assert!(snapshot_prefix_names_cluster("s3://b", "prod").is_some());
+    }
+
+    #[test]
+    fn a_base_config_key_with_an_underscore_is_advised_with_its_dashed_spelling() {
+        let path = |p: &[&str]| p.iter().map(|k| k.to_string()).collect::<Vec<_>>();
+        assert_eq!(base_config_key(&path(&["worker", "num-timers"])), None);
+        assert_eq!(base_config_key(&path(&[])), None);
+        assert_eq!(
+            base_config_key(&path(&["worker", "Snap_Shots"])),
+            Some(Advice::UnderscoredKey {
+                key: "worker.Snap_Shots".into(),
+                dashed: "worker.snap-shots".into(),
+            })
+        );
     }
 
     #[test]

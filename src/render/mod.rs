@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use toml_edit::{DocumentMut, InlineTable};
 
 pub(crate) use self::env::environment;
-pub use self::toml::parse_base;
+pub use self::toml::{parse_base, visit_keys};
 use self::toml::{set, string_array};
 use crate::domain::tls::TlsMode;
 use crate::domain::{Error, LogProvider, Replication, Role, Version};

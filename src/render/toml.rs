@@ -85,3 +85,47 @@ fn implicit_table() -> Item {
 pub fn string_array<S: AsRef<str>>(items: &[S]) -> Array {
     items.iter().map(AsRef::as_ref).collect()
 }
+
+/// Visits every key of `doc` that can have a value in `RESTATE_*` (keys in tables and inline
+/// tables, not in arrays of tables), parents before children, with its path from the root; `visit`
+/// returns whether to go into the key's table.
+pub fn visit_keys(doc: &DocumentMut, mut visit: impl FnMut(&[String]) -> bool) {
+    fn walk(
+        table: &dyn toml_edit::TableLike,
+        path: &mut Vec<String>,
+        visit: &mut dyn FnMut(&[String]) -> bool,
+    ) {
+        for (k, item) in table.iter() {
+            path.push(k.to_string());
+            let go_in = match item {
+                Item::ArrayOfTables(_) | Item::None => false,
+                _ => visit(path),
+            };
+            if go_in {
+                match item {
+                    Item::Table(t) => walk(t, path, visit),
+                    Item::Value(Value::InlineTable(t)) => walk(t, path, visit),
+                    _ => {}
+                }
+            }
+            path.pop();
+        }
+    }
+    walk(doc.as_table(), &mut Vec::new(), &mut visit);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_visited_parents_first_skipping_arrays_of_tables_and_what_is_not_entered() {
+        let doc = parse_base("a = 1\n[t]\nb = { c = 2 }\n[skip]\nd = 3\n[[arr]]\ne = 4\n").unwrap();
+        let mut seen = Vec::new();
+        visit_keys(&doc, |path| {
+            seen.push(path.join("."));
+            path != ["skip"]
+        });
+        assert_eq!(seen, ["a", "t", "t.b", "t.b.c", "skip"]);
+    }
+}

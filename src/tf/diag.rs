@@ -194,6 +194,7 @@ pub fn advice(diags: &mut Diagnostics, a: &Advice) {
         | Advice::Lowers { setting, .. }
         | Advice::NoFailureTolerance { setting, .. } => *setting,
         Advice::SharedSnapshotPrefix { .. } => "destination",
+        Advice::UnderscoredKey { .. } => "base_config",
     };
     advice_at(diags, AttributePath::new(setting), a);
 }
@@ -211,6 +212,7 @@ pub fn advice_at(diags: &mut Diagnostics, path: AttributePath, a: &Advice) {
         Advice::SharedSnapshotPrefix { .. } => {
             "The snapshot destination does not name the cluster".to_string()
         }
+        Advice::UnderscoredKey { key, .. } => format!("base_config key `{key}` has an underscore"),
     };
     let detail = match a {
         Advice::LiveValueChanges { .. } => format!(
@@ -219,6 +221,9 @@ pub fn advice_at(diags: &mut Diagnostics, path: AttributePath, a: &Advice) {
         ),
         Advice::SharedSnapshotPrefix { suggested, .. } => {
             format!("{a}. Use a prefix per cluster, such as {suggested}.")
+        }
+        Advice::UnderscoredKey { dashed, .. } => {
+            format!("{a}. Write it as `{dashed}`.")
         }
         _ => format!("{a}."),
     };
