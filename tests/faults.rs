@@ -442,6 +442,59 @@ impl Suite {
         }
     }
 
+    /// Starts `terraform apply` for `desired` and returns once the provider logs a line with
+    /// `needle`: the wait the fault is aimed at. Fails the test if the apply never gets there.
+    fn apply_until(&mut self, desired: Desired, needle: &str) -> Running {
+        let (mut running, log) = self.spawn_apply(desired);
+        assert!(
+            self.wait_for_log(&mut running, &log, needle),
+            "the apply never logged {needle:?}: {}",
+            running.stdout()
+        );
+        running
+    }
+
+    /// Starts an apply that changes the log replication to `copies`, returning once it waits for
+    /// the logs to move.
+    fn apply_log_replication(&mut self, copies: &str) -> Running {
+        let mut d = self.desired.clone();
+        d.log_replication = copies.into();
+        self.apply_until(d, "waiting for the logs to move")
+    }
+
+    /// Starts an apply that deletes `name`'s `restate_node` (removing the node), returning once
+    /// it waits for the removal.
+    fn apply_removing(&mut self, name: &str) -> Running {
+        let mut d = self.desired.clone();
+        d.nodes.retain(|n| n != name);
+        self.apply_until(d, &format!("waiting for {name} to be"))
+    }
+
+    /// Injects `fault` under a running apply, waits for the apply to end, and notes how it ended
+    /// and how long after the fault.
+    fn hit(&mut self, running: Running, notes: &mut Vec<String>, fault: impl FnOnce(&mut Self)) {
+        let at = Instant::now();
+        fault(self);
+        let (run, after) = ended(running, at);
+        notes.push(how_it_ended(&run, after));
+    }
+
+    /// After a fault that left a node down or cut off: checks state and cluster as they are
+    /// (`while_out`), brings the node back with `heal`, and checks again (`once_back`).
+    fn recover_around(
+        &mut self,
+        notes: &mut Vec<String>,
+        while_out: &str,
+        heal: impl FnOnce(&mut Self),
+        once_back: &str,
+    ) {
+        notes.push(while_out.into());
+        self.recover(notes);
+        heal(self);
+        notes.push(once_back.into());
+        self.recover(notes);
+    }
+
     /// Waits until the provider's log has a line with `needle`.
     fn wait_for_log(&self, running: &mut Running, log: &PathBuf, needle: &str) -> bool {
         let until = Instant::now() + WAIT_LIMIT;
@@ -480,9 +533,9 @@ fn ended(running: Running, at: Instant) -> (Run, Duration) {
     (run, at.elapsed())
 }
 
-/// SIGINT to a running apply; it must exit within [`AFTER_INTERRUPT`]. Returns its run and how
-/// long it took to exit.
-fn interrupt(running: Running) -> (Run, Duration) {
+/// SIGINT to a running apply; it must exit within [`AFTER_INTERRUPT`]. Notes how it ended and
+/// how long it took to exit.
+fn interrupt(running: Running, notes: &mut Vec<String>) {
     running.interrupt();
     let at = Instant::now();
     let run = running
@@ -494,7 +547,7 @@ fn interrupt(running: Running) -> (Run, Duration) {
         "{}",
         run.text()
     );
-    (run, at.elapsed())
+    notes.push(how_it_ended(&run, at.elapsed()));
 }
 
 /// How the apply ended, `after` the fault.
@@ -606,16 +659,8 @@ fn faults_leave_state_and_cluster_agreeing_and_the_next_apply_converges() {
         &mut suite,
         "SIGINT during restate_cluster_config's wait for logs (1 -> 2 copies)",
         &mut |suite, notes| {
-            let mut d = suite.desired.clone();
-            d.log_replication = "2".into();
-            let (mut running, log) = suite.spawn_apply(d);
-            assert!(
-                suite.wait_for_log(&mut running, &log, "waiting for the logs to move"),
-                "the apply never waited for the logs: {}",
-                running.stdout()
-            );
-            let (run, took) = interrupt(running);
-            notes.push(how_it_ended(&run, took));
+            let running = suite.apply_log_replication("2");
+            interrupt(running, notes);
             suite.recover(notes);
         },
     );
@@ -628,14 +673,8 @@ fn faults_leave_state_and_cluster_agreeing_and_the_next_apply_converges() {
             suite.add_node("n4");
             let mut d = suite.desired.clone();
             d.nodes.push("n4".into());
-            let (mut running, log) = suite.spawn_apply(d);
-            assert!(
-                suite.wait_for_log(&mut running, &log, "waiting for node n4"),
-                "the apply never waited for n4: {}",
-                running.stdout()
-            );
-            let (run, took) = interrupt(running);
-            notes.push(how_it_ended(&run, took));
+            let running = suite.apply_until(d, "waiting for node n4");
+            interrupt(running, notes);
             let left = suite.compare(Check::AsLeft);
             notes.push(format!("before n4 started: {left:?}"));
             suite.node("n4").relaunch();
@@ -648,23 +687,14 @@ fn faults_leave_state_and_cluster_agreeing_and_the_next_apply_converges() {
         &mut suite,
         "SIGKILL of n1 (first endpoint) during restate_cluster_config's wait for logs (2 -> 3 copies)",
         &mut |suite, notes| {
-            let mut d = suite.desired.clone();
-            d.log_replication = "3".into();
-            let (mut running, log) = suite.spawn_apply(d);
-            assert!(
-                suite.wait_for_log(&mut running, &log, "waiting for the logs to move"),
-                "the apply never waited for the logs: {}",
-                running.stdout()
+            let running = suite.apply_log_replication("3");
+            suite.hit(running, notes, |s| s.kill("n1"));
+            suite.recover_around(
+                notes,
+                "with n1 still down:",
+                |s| s.node("n1").relaunch(),
+                "n1 restarted:",
             );
-            let at = Instant::now();
-            suite.kill("n1");
-            let (run, after) = ended(running, at);
-            notes.push(how_it_ended(&run, after));
-            notes.push("with n1 still down:".into());
-            suite.recover(notes);
-            suite.node("n1").relaunch();
-            notes.push("n1 restarted:".into());
-            suite.recover(notes);
         },
     );
 
@@ -673,23 +703,14 @@ fn faults_leave_state_and_cluster_agreeing_and_the_next_apply_converges() {
         &mut suite,
         "host of n2 partitioned from the others during a replication change (3 -> 2 copies)",
         &mut |suite, notes| {
-            let mut d = suite.desired.clone();
-            d.log_replication = "2".into();
-            let (mut running, log) = suite.spawn_apply(d);
-            assert!(
-                suite.wait_for_log(&mut running, &log, "waiting for the logs to move"),
-                "the apply never waited for the logs: {}",
-                running.stdout()
+            let running = suite.apply_log_replication("2");
+            suite.hit(running, notes, |s| s.cut_off("n2"));
+            suite.recover_around(
+                notes,
+                "with n2 still cut off:",
+                |s| s.reconnect("n2"),
+                "n2 reconnected:",
             );
-            let at = Instant::now();
-            suite.cut_off("n2");
-            let (run, after) = ended(running, at);
-            notes.push(how_it_ended(&run, after));
-            notes.push("with n2 still cut off:".into());
-            suite.recover(notes);
-            suite.reconnect("n2");
-            notes.push("n2 reconnected:".into());
-            suite.recover(notes);
         },
     );
 
@@ -697,7 +718,7 @@ fn faults_leave_state_and_cluster_agreeing_and_the_next_apply_converges() {
     let snapshot_round = std::cell::Cell::new(0u32);
     let snapshot_fault = |suite: &mut Suite,
                           notes: &mut Vec<String>,
-                          fault: &mut dyn FnMut(&mut Suite, Running) -> (Run, Duration),
+                          fault: &mut dyn FnMut(&mut Suite, Running, &mut Vec<String>),
                           heal: Option<&mut dyn FnMut(&mut Suite)>| {
         snapshot_round.set(snapshot_round.get() + 1);
         let mut d = suite.desired.clone();
@@ -710,9 +731,8 @@ fn faults_leave_state_and_cluster_agreeing_and_the_next_apply_converges() {
             running.stdout()
         );
         std::thread::sleep(Duration::from_secs(1));
-        let (run, after) = fault(suite, running);
+        fault(suite, running, notes);
         suite.relay.set_delay(Duration::ZERO);
-        notes.push(how_it_ended(&run, after));
         suite.recover(notes);
         if let Some(heal) = heal {
             heal(suite);
@@ -726,11 +746,7 @@ fn faults_leave_state_and_cluster_agreeing_and_the_next_apply_converges() {
             snapshot_fault(
                 suite,
                 notes,
-                &mut |suite, running| {
-                    let at = Instant::now();
-                    suite.kill("n2");
-                    ended(running, at)
-                },
+                &mut |suite, running, notes| suite.hit(running, notes, |s| s.kill("n2")),
                 Some(&mut |suite| suite.node("n2").relaunch()),
             )
         },
@@ -739,7 +755,12 @@ fn faults_leave_state_and_cluster_agreeing_and_the_next_apply_converges() {
         &mut suite,
         "SIGINT during restate_partition_snapshot create",
         &mut |suite, notes| {
-            snapshot_fault(suite, notes, &mut |_, running| interrupt(running), None)
+            snapshot_fault(
+                suite,
+                notes,
+                &mut |_, running, notes| interrupt(running, notes),
+                None,
+            )
         },
     );
     run_fault(
@@ -749,11 +770,7 @@ fn faults_leave_state_and_cluster_agreeing_and_the_next_apply_converges() {
             snapshot_fault(
                 suite,
                 notes,
-                &mut |suite, running| {
-                    let at = Instant::now();
-                    suite.cut_off("n1");
-                    ended(running, at)
-                },
+                &mut |suite, running, notes| suite.hit(running, notes, |s| s.cut_off("n1")),
                 Some(&mut |suite| suite.reconnect("n1")),
             )
         },
@@ -768,23 +785,18 @@ fn faults_leave_state_and_cluster_agreeing_and_the_next_apply_converges() {
             suite.add_node("n6");
             let mut d = suite.desired.clone();
             d.nodes.extend(["n5".into(), "n6".into()]);
-            let (mut running, log) = suite.spawn_apply(d);
-            assert!(
-                suite.wait_for_log(&mut running, &log, "waiting for node n5"),
-                "the apply never waited for n5: {}",
-                running.stdout()
+            let running = suite.apply_until(d, "waiting for node n5");
+            suite.hit(running, notes, |s| {
+                s.cut_off("n1");
+                s.node("n5").respawn();
+                s.node("n6").respawn();
+            });
+            suite.recover_around(
+                notes,
+                "with n1 still cut off:",
+                |s| s.reconnect("n1"),
+                "n1 reconnected:",
             );
-            let at = Instant::now();
-            suite.cut_off("n1");
-            suite.node("n5").respawn();
-            suite.node("n6").respawn();
-            let (run, after) = ended(running, at);
-            notes.push(how_it_ended(&run, after));
-            notes.push("with n1 still cut off:".into());
-            suite.recover(notes);
-            suite.reconnect("n1");
-            notes.push("n1 reconnected:".into());
-            suite.recover(notes);
         },
     );
 
@@ -793,16 +805,8 @@ fn faults_leave_state_and_cluster_agreeing_and_the_next_apply_converges() {
         &mut suite,
         "SIGINT during restate_node removal (n4)",
         &mut |suite, notes| {
-            let mut d = suite.desired.clone();
-            d.nodes.retain(|n| n != "n4");
-            let (mut running, log) = suite.spawn_apply(d);
-            assert!(
-                suite.wait_for_log(&mut running, &log, "waiting for n4 to be"),
-                "the apply never waited for n4's removal: {}",
-                running.stdout()
-            );
-            let (run, took) = interrupt(running);
-            notes.push(how_it_ended(&run, took));
+            let running = suite.apply_removing("n4");
+            interrupt(running, notes);
             suite.recover(notes);
         },
     );
@@ -810,18 +814,8 @@ fn faults_leave_state_and_cluster_agreeing_and_the_next_apply_converges() {
         &mut suite,
         "SIGKILL of the leaving node during restate_node removal (n5)",
         &mut |suite, notes| {
-            let mut d = suite.desired.clone();
-            d.nodes.retain(|n| n != "n5");
-            let (mut running, log) = suite.spawn_apply(d);
-            assert!(
-                suite.wait_for_log(&mut running, &log, "waiting for n5 to be"),
-                "the apply never waited for n5's removal: {}",
-                running.stdout()
-            );
-            let at = Instant::now();
-            suite.kill("n5");
-            let (run, after) = ended(running, at);
-            notes.push(how_it_ended(&run, after));
+            let running = suite.apply_removing("n5");
+            suite.hit(running, notes, |s| s.kill("n5"));
             suite.recover(notes);
         },
     );
@@ -830,23 +824,14 @@ fn faults_leave_state_and_cluster_agreeing_and_the_next_apply_converges() {
         &mut suite,
         "SIGKILL of n1 (first endpoint) during restate_node removal (n6)",
         &mut |suite, notes| {
-            let mut d = suite.desired.clone();
-            d.nodes.retain(|n| n != "n6");
-            let (mut running, log) = suite.spawn_apply(d);
-            assert!(
-                suite.wait_for_log(&mut running, &log, "waiting for n6 to be"),
-                "the apply never waited for n6's removal: {}",
-                running.stdout()
+            let running = suite.apply_removing("n6");
+            suite.hit(running, notes, |s| s.kill("n1"));
+            suite.recover_around(
+                notes,
+                "with n1 still down:",
+                |s| s.node("n1").relaunch(),
+                "n1 restarted:",
             );
-            let at = Instant::now();
-            suite.kill("n1");
-            let (run, after) = ended(running, at);
-            notes.push(how_it_ended(&run, after));
-            notes.push("with n1 still down:".into());
-            suite.recover(notes);
-            suite.node("n1").relaunch();
-            notes.push("n1 restarted:".into());
-            suite.recover(notes);
         },
     );
 
