@@ -74,6 +74,14 @@ pub enum Error {
         partition_id: u32,
         message: String,
     },
+    /// A snapshot was asked of a partition that no node leads right now (the cluster controller
+    /// picks the leader to take it): Restate has not failed the partition over yet.
+    #[error(
+        "{endpoint}: partition {partition_id} has no leader on any node the cluster controller sees \
+         alive, so no node can snapshot it yet (Restate has not failed it over: `restatectl \
+         partitions list` shows its replicas)"
+    )]
+    NoPartitionLeader { endpoint: String, partition_id: u32 },
     /// No node reports the metadata servers' configuration.
     #[error("no node reports a metadata server configuration")]
     NoMetadataServerStatus,

@@ -404,6 +404,8 @@ fn classify_metadata_error(e: Error) -> Error {
 /// never arrives wrapped in `AllEndpointsFailed`.)
 fn classify_snapshot_error(partition_id: u32, e: Error) -> Error {
     const NOT_CONFIGURED: &str = "repository is not configured";
+    // The cluster controller's words when no alive node leads the partition (1.6, 1.7).
+    const NO_LEADER: &str = "Can not find a suitable node to take snapshot";
     match e {
         Error::Status {
             endpoint, message, ..
@@ -411,6 +413,12 @@ fn classify_snapshot_error(partition_id: u32, e: Error) -> Error {
             endpoint,
             partition_id,
             message,
+        },
+        Error::Status {
+            endpoint, message, ..
+        } if message.contains(NO_LEADER) => Error::NoPartitionLeader {
+            endpoint,
+            partition_id,
         },
         other => other,
     }
@@ -450,6 +458,26 @@ mod tests {
         );
         let other = status(Code::Internal, "A snapshot export is already in progress");
         assert_eq!(classify_snapshot_error(0, other.clone()), other);
+    }
+
+    #[test]
+    fn a_partition_without_a_leader_is_told_apart() {
+        // As Restate 1.6 and 1.7 say it (cluster_controller/service.rs).
+        let e = classify_snapshot_error(
+            1,
+            status(
+                Code::Internal,
+                "Can not find a suitable node to take snapshot of partition 1",
+            ),
+        );
+        assert_eq!(
+            e,
+            Error::NoPartitionLeader {
+                endpoint: "http://n1:5122".into(),
+                partition_id: 1
+            }
+        );
+        assert!(e.to_string().contains("partition 1 has no leader"), "{e}");
     }
 
     #[test]

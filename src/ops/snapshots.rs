@@ -281,10 +281,10 @@ mod tests {
 
     #[test]
     fn which_failures_are_retried() {
-        assert!(retryable(&status(
-            Code::Internal,
-            "Can not find a suitable node to take snapshot of partition 3"
-        )));
+        assert!(retryable(&client::Error::NoPartitionLeader {
+            endpoint: "http://n1:5122".into(),
+            partition_id: 3
+        }));
         assert!(retryable(&status(
             Code::Internal,
             "A snapshot export is already in progress"
