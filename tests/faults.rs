@@ -585,6 +585,18 @@ impl Suite {
         notes.push(how_it_ended(&run, after));
     }
 
+    /// SIGKILL of `name` under a running apply; then [`recover_around`](Self::recover_around)
+    /// with the node down and restarted.
+    fn kill_and_recover(&mut self, running: Running, notes: &mut Vec<String>, name: &str) {
+        self.hit(running, notes, |s| s.kill(name));
+        self.recover_around(
+            notes,
+            &format!("with {name} still down:"),
+            |s| s.node(name).relaunch(),
+            &format!("{name} restarted:"),
+        );
+    }
+
     /// After a fault that left a node down or cut off: checks state and cluster as they are
     /// (`while_out`), brings the node back with `heal`, and checks again (`once_back`).
     fn recover_around(
@@ -796,13 +808,7 @@ fn faults_leave_state_and_cluster_agreeing_and_the_next_apply_converges() {
         "SIGKILL of n1 (first endpoint) during restate_cluster_config's wait for logs (2 -> 3 copies)",
         &mut |suite, notes| {
             let running = suite.apply_log_replication("3", notes);
-            suite.hit(running, notes, |s| s.kill("n1"));
-            suite.recover_around(
-                notes,
-                "with n1 still down:",
-                |s| s.node("n1").relaunch(),
-                "n1 restarted:",
-            );
+            suite.kill_and_recover(running, notes, "n1");
         },
     );
 
@@ -932,13 +938,7 @@ fn faults_leave_state_and_cluster_agreeing_and_the_next_apply_converges() {
         "SIGKILL of n1 (first endpoint) during restate_node removal (n6)",
         &mut |suite, notes| {
             let running = suite.apply_removing("n6");
-            suite.hit(running, notes, |s| s.kill("n1"));
-            suite.recover_around(
-                notes,
-                "with n1 still down:",
-                |s| s.node("n1").relaunch(),
-                "n1 restarted:",
-            );
+            suite.kill_and_recover(running, notes, "n1");
         },
     );
 
