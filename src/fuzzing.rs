@@ -14,7 +14,7 @@ use crate::client::flex::Flex;
 use crate::client::{lifecycle, metadata, node_edit};
 use crate::domain::lifecycle::{NodeChange, StorageState, WorkerState};
 use crate::domain::tls::TlsMode;
-use crate::domain::{Endpoint, Error, LogProvider, Replication, Role, Version};
+use crate::domain::{rules, Endpoint, Error, LogProvider, Replication, Role, Version};
 use crate::render::{self, NodeConfigSpec, SnapshotSpec, TlsSpec};
 
 /// A metadata value as a node returns it (codec byte, u32 LE length, flexbuffers payload):
@@ -262,8 +262,8 @@ pub fn base_config(base: &str, node_name: &str, variant: u8) {
     // Every key with `_` is advised against (a table once), with a spelling that has none.
     render::visit_keys(&base_doc, |path| {
         let key = path.last().expect("a key has a path");
-        match crate::domain::rules::base_config_key(path) {
-            Some(crate::domain::rules::Advice::UnderscoredKey { dashed, .. }) => {
+        match rules::base_config_key(path) {
+            Some(rules::Advice::UnderscoredKey { dashed, .. }) => {
                 assert!(
                     key.contains('_') && !dashed.contains('_'),
                     "{path:?}: {dashed}"

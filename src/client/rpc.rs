@@ -318,8 +318,8 @@ impl AdminClient {
     /// One `CreatePartitionSnapshot`, bounded by `timeout` (an export and upload can take far
     /// longer than an ordinary request). It fails over on `UNAVAILABLE` (no node took it, or the
     /// connection to the one that did broke: that node's export, if it still runs, may leave a
-    /// second snapshot, which is harmless), but never after a timeout: the node took the call and its
-    /// export may still run, so another attempt would start a second one for nothing.
+    /// second snapshot, which is harmless), but never after a timeout: the node took the call
+    /// and its export may still run, so another attempt would start a second one for nothing.
     pub async fn create_snapshot(
         &self,
         partition_id: u32,
