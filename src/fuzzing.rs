@@ -260,7 +260,7 @@ pub fn base_config(base: &str, node_name: &str, variant: u8) {
         );
     }
     // Every key with `_` is advised against (a table once), with a spelling that has none.
-    render::visit_keys(&base_doc, |path| {
+    render::visit_keys(&base_doc, |path, _| {
         let key = path.last().expect("a key has a path");
         match rules::base_config_key(path) {
             Some(rules::Advice::UnderscoredKey { dashed, .. }) => {

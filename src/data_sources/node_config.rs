@@ -124,7 +124,7 @@ fn check(diags: &mut Diagnostics, c: &State) -> Option<Checked> {
         render::parse_base(t)
     }) {
         // A misspelled table is one warning, not one per key in it.
-        render::visit_keys(&doc, |path| match rules::base_config_key(path) {
+        render::visit_keys(&doc, |path, _| match rules::base_config_key(path) {
             Some(a) => {
                 diag::advice(diags, &a);
                 false

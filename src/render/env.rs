@@ -8,9 +8,8 @@ use std::collections::BTreeMap;
 use toml_edit::{DocumentMut, Item, TableLike, Value};
 
 pub fn environment(doc: &DocumentMut) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    flatten(doc.as_table(), &mut Vec::new(), &mut out);
-    out.into_iter()
+    flatten(doc)
+        .into_iter()
         .map(|(name, (value, _))| (name, value))
         .collect()
 }
@@ -52,28 +51,56 @@ fn scalar(v: &Value) -> String {
 /// else the first.
 type Variables = BTreeMap<String, (String, bool)>;
 
-fn flatten(table: &dyn TableLike, path: &mut Vec<String>, out: &mut Variables) {
-    for (k, item) in table.iter() {
-        path.push(k.to_string());
-        match item {
-            Item::Table(t) => flatten(t, path, out),
-            Item::Value(Value::InlineTable(t)) => flatten(t, path, out),
-            Item::Value(v) => {
-                let is_canonical = path.iter().all(|k| canonical(k));
-                match out.entry(env_name(path)) {
-                    Entry::Vacant(e) => {
-                        e.insert((scalar(v), is_canonical));
-                    }
-                    Entry::Occupied(mut e) if is_canonical && !e.get().1 => {
-                        e.insert((scalar(v), true));
-                    }
-                    Entry::Occupied(_) => {}
+/// Visits every key of `doc` that can have a value in `RESTATE_*` (keys in tables and inline
+/// tables, not in arrays of tables), parents before children, with its path from the root and its
+/// item; `visit` returns whether to go into the key's table.
+pub fn visit_keys(doc: &DocumentMut, mut visit: impl FnMut(&[String], &Item) -> bool) {
+    fn walk(
+        table: &dyn TableLike,
+        path: &mut Vec<String>,
+        visit: &mut dyn FnMut(&[String], &Item) -> bool,
+    ) {
+        for (k, item) in table.iter() {
+            path.push(k.to_string());
+            let go_in = match item {
+                Item::ArrayOfTables(_) | Item::None => false,
+                _ => visit(path, item),
+            };
+            if go_in {
+                match item {
+                    Item::Table(t) => walk(t, path, visit),
+                    Item::Value(Value::InlineTable(t)) => walk(t, path, visit),
+                    _ => {}
                 }
             }
-            Item::ArrayOfTables(_) | Item::None => {}
+            path.pop();
         }
-        path.pop();
     }
+    walk(doc.as_table(), &mut Vec::new(), &mut visit);
+}
+
+fn flatten(doc: &DocumentMut) -> Variables {
+    let mut out = Variables::new();
+    visit_keys(doc, |path, item| {
+        let Item::Value(v) = item else {
+            return true;
+        };
+        if matches!(v, Value::InlineTable(_)) {
+            return true;
+        }
+        let is_canonical = path.iter().all(|k| canonical(k));
+        match out.entry(env_name(path)) {
+            Entry::Vacant(e) => {
+                e.insert((scalar(v), is_canonical));
+            }
+            Entry::Occupied(mut e) if is_canonical && !e.get().1 => {
+                e.insert((scalar(v), true));
+            }
+            Entry::Occupied(_) => {}
+        }
+        true
+    });
+    out
 }
 
 #[cfg(test)]
@@ -82,6 +109,19 @@ mod tests {
 
     fn env(toml: &str) -> BTreeMap<String, String> {
         environment(&toml.parse().unwrap())
+    }
+
+    #[test]
+    fn keys_are_visited_parents_first_skipping_arrays_of_tables_and_what_is_not_entered() {
+        let doc: DocumentMut = "a = 1\n[t]\nb = { c = 2 }\n[skip]\nd = 3\n[[arr]]\ne = 4\n"
+            .parse()
+            .unwrap();
+        let mut seen = Vec::new();
+        visit_keys(&doc, |path, _| {
+            seen.push(path.join("."));
+            path != ["skip"]
+        });
+        assert_eq!(seen, ["a", "t", "t.b", "t.b.c", "skip"]);
     }
 
     #[test]

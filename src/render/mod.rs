@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use toml_edit::{DocumentMut, InlineTable};
 
-pub(crate) use self::env::environment;
-pub use self::toml::{parse_base, visit_keys};
+pub(crate) use self::env::{environment, visit_keys};
+pub use self::toml::parse_base;
 use self::toml::{set, string_array};
 use crate::domain::tls::TlsMode;
 use crate::domain::{Error, LogProvider, Replication, Role, Version};
